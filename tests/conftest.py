@@ -1,0 +1,8 @@
+"""Shared test configuration."""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
