@@ -133,3 +133,86 @@ A = 12.011 g/mol (PDG atomic and nuclear properties); X0 = 42.70 g/cm^2 (PDG, ca
 
 DIAMOND_100UM = Target(material=DIAMOND, thickness=0.100)
 """PADME's target: 100 um of diamond (padme-fw PadmeMC/Target/src/TargetGeometry.cc)."""
+
+
+# --- more constants -----------------------------------------------------------------------------
+U_MEV: float = 931.49410242
+"""Atomic mass unit (MeV). CODATA 2018."""
+
+R_E2_MB: float = R_E_FM**2 * 10.0
+"""Classical electron radius squared (mb), r_e^2 = 79.407877 mb (1 fm^2 = 10 mb)."""
+
+# Atomic masses (u) of the ATOMKI nuclei, AME2020 (Wang et al., Chin. Phys. C 45 (2021) 030003).
+# Nuclear masses follow by subtracting Z m_e (electron binding energies, < 1 keV, neglected).
+M_HE4_NUCLEUS: float = 4.00260325413 * U_MEV - 2 * M_E
+"""Mass of the 4He nucleus (MeV), from the AME2020 atomic mass 4.00260325413 u."""
+
+M_BE8_NUCLEUS: float = 8.00530510 * U_MEV - 4 * M_E
+"""Mass of the 8Be nucleus, ground state (MeV), from the AME2020 atomic mass 8.00530510 u."""
+
+M_C12_NUCLEUS: float = 12.0 * U_MEV - 6 * M_E
+"""Mass of the 12C nucleus (MeV), atomic mass 12 u exactly (definition of u)."""
+
+# --- carbon Compton-profile parameters ----------------------------------------------------------
+CARBON_STO_ZETA: dict[str, float] = {"1s": 5.6727, "2s": 1.6083, "2p": 1.5679}
+"""Single-zeta Slater exponents (atomic units) of carbon orbitals (Clementi & Raimondi,
+J. Chem. Phys. 38 (1963) 2686; docs/physics.md §6.3 b, to be checked against the paper)."""
+
+CARBON_OCCUPATION: dict[str, int] = {"1s": 2, "2s": 2, "2p": 2}
+"""Electrons per shell in atomic carbon (ground state 1s2 2s2 2p2)."""
+
+# --- PADME Run III geometry and signal model (docs/detector.md, docs/physics.md §6.5, §9) -------
+ECAL_DISTANCE_RUN3: float = 3640.4
+"""Target front face to ECal front face in Run III (mm): padme-fw branch clara_MC
+PadmeMC/ECal/src/ECalGeometry.cc (z = 2612.41 mm vs target at -1028 mm); docs/detector.md §1.3."""
+
+ECAL_DISTANCE_PHYSICS_TABLE: float = 3636.0
+"""Effective target-ECal distance (mm) used for the reference table of docs/physics.md §9
+(reproduces PADMERunIIISensitivity plotmaking/Kinematics.C to <= 0.3 % with massless kinematics)."""
+
+R_MAX_RUN3: float = 270.0
+"""Fiducial outer cluster radius of the Run III selection (mm); 230 and 300 mm are variations."""
+
+A_PEAK_PADME: float = 13.56
+"""PADME signal normalisation A_peak (MeV per g_ve^2, +- 0.18): integral over E_beam of the
+Voigt line shape (PADMERunIIISensitivity input/config_generic.txt, SignalPeakYield)."""
+
+A_PEAK_PADME_ERR: float = 0.18
+"""Uncertainty of :data:`A_PEAK_PADME` (MeV)."""
+
+GAMMA_L_PADME: float = 1.72
+"""Lorentzian HALF width (MeV, in E_beam, +- 0.039) of PADME's Voigt line shape
+(PADMERunIIISensitivity input/config_generic.txt, SignalLorentzianWidth)."""
+
+GAMMA_L_PADME_ERR: float = 0.039
+"""Uncertainty of :data:`GAMMA_L_PADME` (MeV)."""
+
+BES_PADME: float = 0.0025
+"""Relative beam-energy spread of PADME Run III (+- 0.0005), PADME statistical code."""
+
+BES_PADME_ERR: float = 0.0005
+"""Uncertainty of :data:`BES_PADME` (relative)."""
+
+E_RES_REF_PADME: float = 282.27
+"""Resonant beam energy (MeV) at M = 17 MeV where gamma_L was fitted; used to scale gamma_L
+proportionally to E_res for other masses (docs/physics.md §6.6)."""
+
+K_FACTOR_PADME: dict[str, tuple[float, float]] = {
+    "bhabha": (0.9706, 0.0060),
+    "gg": (0.9840, 0.0059),
+    "both": (0.9731, 0.0058),
+}
+"""NLO/LO ratio sigma_BabaYaga / sigma_CalcHEP in the Run III acceptance, fitted as
+p0 + p1 (sqrt(s) - 16.92 MeV) (p1 per MeV) over 41 scan points: (p0, p1) per process.
+Source: PADMERunIIISensitivity (commit f9d62b0) plotmaking/fig12_1_paper.C, fig12_2_paper.C
+(docs/physics.md §9). Errors: bhabha (0.0005, 0.0017), gg (0.0026, 0.0096),
+both (0.00065, 0.0024)."""
+
+# --- (g-2)_e inputs (docs/physics.md §12; literature, to be checked before use as defaults) ----
+DELTA_A_E_RB_2020: tuple[float, float] = (4.8e-13, 3.0e-13)
+"""Delta a_e = a_e(exp) - a_e(SM) and its 1 sigma with alpha(Rb) (Morel et al., Nature 588
+(2020) 61) and a_e(exp) of Hanneke et al., PRL 100 (2008) 120801."""
+
+DELTA_A_E_CS_2018: tuple[float, float] = (-8.8e-13, 3.6e-13)
+"""Delta a_e and its 1 sigma with alpha(Cs) (Parker et al., Science 360 (2018) 191) and a_e(exp)
+of Hanneke et al. (2008)."""
