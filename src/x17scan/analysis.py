@@ -1,0 +1,183 @@
+"""The main job: a scan table through a statistical method to ``result.json``, figures and report.
+
+``x17scan analyze`` is a thin wrapper around :func:`prepare` (validate everything, touch no file)
+and :func:`execute` (run the method, write the outputs atomically). Notebooks can call them too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from x17scan import atomic, provenance
+from x17scan.errors import InputError
+from x17scan.physics.constants import M_E
+from x17scan.stats.method import METHODS, AnalysisOptions
+from x17scan.stats.result import Result
+
+DEFAULT_MASS_GRID = "16.22:17.72:0.02"
+"""PADME's observed-limit grid: 76 masses (padme-run3-method.md §11)."""
+
+DEFAULT_SEED = 1
+"""Default root seed: the same command gives the same result; change it with ``--seed``."""
+
+# Keys that describe an execution rather than a result; they go to run.json, never result.json,
+# so that result.json is bit-identical across runs, worker counts and executors.
+_EXECUTION_KEYS = ("elapsed_s", "timing", "timings", "time_s", "executor", "workers", "scheduler",
+                   "progress", "checkpoint_dir", "fresh")
+
+
+def parse_mass_grid(spec: str) -> np.ndarray:
+    """Masses (MeV) from ``"MIN:MAX:STEP"`` (MAX included when it falls on the grid)."""
+    parts = spec.split(":")
+    try:
+        lo, hi, step = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"cannot read mass grid {spec!r}", field="--mass-grid",
+                         fix="give MIN:MAX:STEP in MeV, e.g. 16.22:17.72:0.02") from None
+    if not (np.isfinite([lo, hi, step]).all() and step > 0 and hi >= lo):
+        raise InputError(f"mass grid {spec!r} is empty or has a non-positive step",
+                         field="--mass-grid", fix="give MIN:MAX:STEP with MIN <= MAX and STEP > 0")
+    if lo <= 2 * M_E:
+        raise InputError(f"mass {lo} MeV is below the e+e- threshold", field="--mass-grid",
+                         fix=f"masses must exceed 2 m_e = {2 * M_E:.4f} MeV")
+    n = int(np.floor((hi - lo) / step + 1e-6)) + 1
+    if n > 5000:
+        raise InputError(f"mass grid {spec!r} has {n} masses", field="--mass-grid",
+                         fix="use at most 5000 masses (a coarser STEP)")
+    return np.round(lo + step * np.arange(n), 10)
+
+
+def load_input(dataset: str | None, scan_table: str | Path | None):
+    """The ScanTable to analyse: a file (``--scan-table``) or a shipped data set (``--dataset``)."""
+    from x17scan import data
+
+    if scan_table is not None:
+        path = Path(scan_table)
+        if not path.exists():
+            raise InputError(f"no such file {str(path)!r}", field="--scan-table",
+                             fix="give the path of a CSV, Parquet or ROOT scan table")
+        table = data.read_table(path)
+        return table, {"scan_table": str(path), "sha256": provenance.sha256_file(path)}
+    table = data.load(dataset or "padme-run3")
+    return table, {"dataset": table.name,
+                   "sha256_columns": provenance.sha256_arrays(table.columns())}
+
+
+@dataclass
+class Job:
+    """Everything validated, nothing run or written yet."""
+
+    table: Any
+    method_name: str
+    method: Any
+    options: AnalysisOptions
+    outdir: Path
+    inputs: dict[str, Any]
+    method_options: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare(*, dataset: str | None = None, scan_table: str | Path | None = None,
+            method: str = "profile", mass_grid: str | None = None, cl: float = 0.90,
+            toys: int | None = None, pseudo_experiments: int | None = None,
+            asymptotic: bool = False, seed: int | None = DEFAULT_SEED, workers: int = 1,
+            scheduler: str | None = None, outdir: str | Path = "x17scan-out", fresh: bool = False,
+            progress: bool = True, method_options: dict[str, Any] | None = None) -> Job:
+    """Validate every input and build the method; raises InputError and writes nothing."""
+    import x17scan.stats.padme_run3
+    import x17scan.stats.profile  # noqa: F401 - both imports register their method
+
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}", field="--method",
+                         fix=f"use one of {', '.join(sorted(METHODS))}")
+    if not 0.5 <= cl < 1.0:
+        raise InputError(f"confidence level {cl} outside [0.5, 1)", field="--cl",
+                         fix="give a fraction, e.g. 0.90 or 0.95")
+    for name, value in (("--toys", toys), ("--pseudo-experiments", pseudo_experiments)):
+        if value is not None and value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}", field=name,
+                             fix=f"give a positive number of {name[2:]}")
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}", field="--workers",
+                         fix="give 1 or more")
+    if seed is not None and seed < 0:
+        raise InputError(f"seed must be non-negative, got {seed}", field="--seed",
+                         fix="give a non-negative integer")
+    masses = parse_mass_grid(mass_grid) if mass_grid else None
+    table, inputs = load_input(dataset, scan_table)
+    if masses is not None:
+        s = table.sqrt_s[table.used]
+        far = (masses < s.min() - 1.0) | (masses > s.max() + 1.0)
+        if far.any():
+            raise InputError(
+                f"mass {masses[far][0]} MeV is far outside the scanned sqrt(s) range "
+                f"{s.min():.3f}-{s.max():.3f} MeV", field="--mass-grid",
+                fix="choose masses within about 1 MeV of the scanned range")
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{str(out)!r} exists and is not a folder", field="--out",
+                         fix="give a folder path")
+    mopts = dict(method_options or {})
+    built = METHODS[method](table, **mopts)
+    options = AnalysisOptions(masses=masses, cl=cl, toys=toys,
+                              pseudo_experiments=pseudo_experiments, asymptotic=asymptotic,
+                              seed=seed, workers=workers, scheduler=scheduler,
+                              checkpoint_dir=str(out / ".checkpoints" / method), fresh=fresh,
+                              progress=progress)
+    return Job(table, method, built, options, out, inputs, mopts)
+
+
+def _split_execution(block: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keep = {k: v for k, v in block.items() if k not in _EXECUTION_KEYS}
+    moved = {k: v for k, v in block.items() if k in _EXECUTION_KEYS}
+    return keep, moved
+
+
+def execute(job: Job, *, html: bool = True, figures: bool = True) -> tuple[Result, list[Path]]:
+    """Run the method and write ``result.json``, ``run.json``, figures and ``report.html``."""
+    from x17scan.parallel import make_executor  # noqa: F401 - fail early if dask is broken
+
+    t0 = time.perf_counter()
+    result = job.method.run(job.options)
+    elapsed = time.perf_counter() - t0
+
+    diagnostics, diag_exec = _split_execution(dict(result.diagnostics))
+    options, opt_exec = _split_execution(dict(result.options))
+    options.update({
+        "method": job.method_name,
+        "mass_grid": None if job.options.masses is None else list(job.options.masses),
+        "cl": job.options.cl, "toys": job.options.toys,
+        "pseudo_experiments": job.options.pseudo_experiments,
+        "asymptotic": job.options.asymptotic, "seed": job.options.seed,
+        "method_options": job.method_options,
+    })
+    prov = provenance.record(inputs=job.inputs, **dict(result.provenance))
+    result = replace(result, diagnostics=diagnostics, options=options, provenance=prov,
+                     dataset=result.dataset or job.table.name)
+    # plain JSON types from here on: what is written is exactly what the figures show
+    result = Result.from_dict(result.to_dict())
+    written = [job.outdir / "result.json"]
+    result.to_json(written[0])
+    run = provenance.run_info(elapsed_s=round(elapsed, 3), workers=job.options.workers,
+                              scheduler=job.options.scheduler, **diag_exec, **opt_exec)
+    import json
+
+    atomic.write_text(job.outdir / "run.json", json.dumps(run, indent=1, sort_keys=True,
+                                                          default=str) + "\n")
+    written.append(job.outdir / "run.json")
+    if figures:
+        from x17scan.report.figures import write_figures
+
+        written += write_figures(result, job.outdir / "figures")
+    if html:
+        try:
+            from x17scan.report.html import write_html
+        except ImportError:  # the HTML report is optional until it exists
+            pass
+        else:
+            written.append(write_html(result, job.table, job.outdir, run_info=run))
+    return result, written

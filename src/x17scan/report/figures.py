@@ -1,0 +1,242 @@
+"""The figures of ``x17scan analyze``, drawn from a :class:`~x17scan.stats.result.Result`.
+
+Each ``plot_*`` function draws on given axes (or makes its own) and returns the figure, so the
+same code serves the CLI, notebooks (``Result.plot``) and the HTML report. Units: masses and
+sqrt(s) in MeV, couplings g_ve dimensionless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from x17scan import atomic
+from x17scan.physics.constants import E_CHARGE
+from x17scan.report.style import BAND_1SIGMA, BAND_2SIGMA, figure_style, label
+
+FIGURES = ("ratio", "local_p", "limits", "cls_scan", "control")
+
+
+def _arr(block: Mapping[str, Any], key: str) -> np.ndarray:
+    return np.asarray([np.nan if v is None else v for v in block.get(key, [])], dtype=float)
+
+
+def _method_label(result) -> str:
+    return {"padme-run3": "PADME Run III method", "profile": "profile likelihood"}.get(
+        result.method, result.method)
+
+
+def _dataset_label(result) -> str:
+    return result.dataset or ""
+
+
+def _new_axes(ax, **kw):
+    import matplotlib.pyplot as plt
+
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(**kw)
+    return fig, ax
+
+
+def plot_ratio(result, axes=None):
+    """R = N/(PoT B) vs sqrt(s) with the background-only and best S+B fits, and pulls.
+
+    ``axes``: an optional pair (main, pulls). Points not used in the fit are open markers.
+    """
+    import matplotlib.pyplot as plt
+
+    f = result.fits
+    if axes is None:
+        fig, (ax, axp) = plt.subplots(2, 1, sharex=True, figsize=(9, 7.5),
+                                      gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    else:
+        ax, axp = axes
+        fig = ax.figure
+    s, r, dr = _arr(f, "sqrt_s"), _arr(f, "ratio"), _arr(f, "ratio_err")
+    used = np.asarray(f.get("used", [True] * len(s)), dtype=bool)
+    ax.errorbar(s[used], r[used], dr[used], fmt="o", color="black", ms=4, label="data (fit points)")
+    if (~used).any():
+        ax.errorbar(s[~used], r[~used], dr[~used], fmt="o", mfc="white", color="0.4", ms=4,
+                    label="not in the fit")
+    order = np.argsort(s)
+    b = _arr(f, "b_only")
+    if b.size:
+        ax.plot(s[order], b[order], "-", color="#3f90da", lw=2, label="background-only fit")
+    sb = _arr(f, "s_plus_b")
+    if sb.size:
+        grid_s = _arr(f, "curve_sqrt_s") if "curve_sqrt_s" in f else s[order]
+        curve = _arr(f, "curve_s_plus_b") if "curve_s_plus_b" in f else sb[order]
+        ax.plot(grid_s, curve, "-", color="#bd1f01", lw=2,
+                label=f.get("s_plus_b_label", "best signal + background fit"))
+    ax.set_ylabel(r"$R = N_{2cl}\,/\,(N_{PoT}\,B)$")
+    ax.legend(loc="upper right", fontsize=12)
+    label(ax, _method_label(result), _dataset_label(result))
+    if b.size:
+        pulls = (r - b) / dr
+        axp.bar(s[used], pulls[used], width=0.012, color="0.3")
+        if (~used).any():
+            axp.bar(s[~used], pulls[~used], width=0.012, color="0.75")
+        axp.axhline(0, color="black", lw=1)
+        for v in (-2, 2):
+            axp.axhline(v, color="0.6", lw=1, ls=":")
+        lim = max(3.0, float(np.nanmax(np.abs(pulls))) * 1.15)
+        axp.set_ylim(-lim, lim)
+    axp.set_ylabel("pull (B fit)")
+    axp.set_xlabel(r"$\sqrt{s}$ [MeV]")
+    return fig
+
+
+def plot_local_p(result, ax=None):
+    """Local p-value vs M_X (log scale) with 1-3 sigma reference lines and the global p."""
+    fig, ax = _new_axes(ax)
+    loc = result.local
+    m, p = _arr(loc, "mass_MeV"), _arr(loc, "p")
+    p_plot = np.clip(p, 1e-7, 1.0)
+    ax.plot(m, p_plot, "-", color="black", lw=2, label="observed local p-value")
+    if "p_err" in loc:
+        dp = _arr(loc, "p_err")
+        ax.fill_between(m, np.clip(p - dp, 1e-7, 1), np.clip(p + dp, 1e-7, 1), color="0.8",
+                        lw=0, label="toy statistics")
+    for z in (1, 2, 3):
+        pz = sps.norm.sf(z)
+        ax.axhline(pz, color="#bd1f01", ls="--", lw=1)
+        ax.text(m.max(), pz * 1.15, f"{z}$\\sigma$", color="#bd1f01", ha="right", va="bottom",
+                fontsize=12)
+    ex = result.excess or {}
+    if ex.get("mass_MeV") is not None and ex.get("p_global") is not None:
+        ax.plot([ex["mass_MeV"]], [max(ex["p_local"], 1e-7)], "v", color="#bd1f01", ms=9,
+                label=(f"largest excess: Z$_{{loc}}$ = {ex['z_local']:.2f}, "
+                       f"Z$_{{glob}}$ = {ex['z_global']:.2f}"))
+    ax.set_yscale("log")
+    ax.set_ylim(max(1e-7, min(4e-4, np.nanmin(p_plot) / 4)), 2.0)
+    ax.set_xlabel(r"$M_X$ [MeV]")
+    ax.set_ylabel("local p-value")
+    ax.legend(loc="lower left", fontsize=12)
+    label(ax, _method_label(result), _dataset_label(result))
+    return fig
+
+
+def plot_limits(result, ax=None, scale: float = 1e-4):
+    """Upper limit on g_ve vs M_X at the result's CL with the expected +-1/2 sigma bands.
+
+    ``scale``: couplings are drawn in units of ``scale`` (default 1e-4). A secondary axis shows
+    the kinetic-mixing equivalent epsilon = g_ve / e.
+    """
+    fig, ax = _new_axes(ax)
+    ex = result.expected
+    if ex:
+        me = _arr(ex, "mass_MeV")
+        ax.fill_between(me, _arr(ex, "minus2") / scale, _arr(ex, "plus2") / scale,
+                        color=BAND_2SIGMA, lw=0, label=r"expected $\pm 2\sigma$")
+        ax.fill_between(me, _arr(ex, "minus1") / scale, _arr(ex, "plus1") / scale,
+                        color=BAND_1SIGMA, lw=0, label=r"expected $\pm 1\sigma$")
+        ax.plot(me, _arr(ex, "median") / scale, "--", color="black", lw=1.5,
+                label="expected (median)")
+    lim = result.limits
+    if lim:
+        ax.plot(_arr(lim, "mass_MeV"), _arr(lim, "observed") / scale, "-", color="black", lw=2,
+                label="observed")
+    bf = result.bestfit or {}
+    if bf.get("mass_MeV") is not None and bf.get("g") is not None and bf["g"] > 0:
+        ax.plot([bf["mass_MeV"]], [bf["g"] / scale], "*", color="#bd1f01", ms=14,
+                label="best fit")
+    cl = round(100 * result.cl)
+    exp10 = round(float(np.log10(scale)))
+    ax.set_ylabel(rf"$g_{{ve}}$ upper limit at {cl}% CL [$10^{{{exp10}}}$]")
+    ax.set_xlabel(r"$M_X$ [MeV]")
+    ymax = ax.get_ylim()[1]
+    ax.set_ylim(0, ymax * 1.25)
+    sec = ax.secondary_yaxis("right", functions=(lambda g: g / E_CHARGE, lambda e: e * E_CHARGE))
+    sec.set_ylabel(rf"$\varepsilon = g_{{ve}}/e$ [$10^{{{exp10}}}$]")
+    ax.legend(loc="upper left", fontsize=12, ncols=2, bbox_to_anchor=(0.0, 0.93))
+    label(ax, _method_label(result), _dataset_label(result))
+    return fig
+
+
+def plot_cls_scan(result, ax=None):
+    """CLs (and CLs+b, CLb where available) vs g_ve at the most significant mass."""
+    fig, ax = _new_axes(ax)
+    c = result.cls_scan
+    g = _arr(c, "g")
+    cls = _arr(c, "cls")
+    err = _arr(c, "cls_err") if "cls_err" in c else None
+    ax.errorbar(g * 1e4, cls, err, fmt="o-", color="black", ms=4, label=r"CL$_s$")
+    if "clsb" in c:
+        ax.plot(g * 1e4, _arr(c, "clsb"), "s--", color="#3f90da", ms=3, label=r"CL$_{s+b}$")
+    if "clb" in c:
+        ax.plot(g * 1e4, _arr(c, "clb"), "^:", color="#94a4a2", ms=3, label=r"CL$_b$")
+    if "cls_fit" in c and "g_fit" in c:
+        ax.plot(_arr(c, "g_fit") * 1e4, _arr(c, "cls_fit"), "-", color="#ffa90e", lw=1.5,
+                label="interpolation")
+    alpha = 1.0 - float(c.get("cl", result.cl))
+    ax.axhline(alpha, color="#bd1f01", ls="--", lw=1, label=f"$1-$CL = {alpha:.2f}")
+    if c.get("g_limit") is not None:
+        ax.axvline(c["g_limit"] * 1e4, color="#bd1f01", lw=1)
+    ax.set_xlabel(r"$g_{ve}$ [$10^{-4}$]")
+    ax.set_ylabel("p-value")
+    ax.set_ylim(0, 1.05)
+    m = c.get("mass_MeV")
+    ax.legend(loc="upper right", fontsize=12,
+              title=None if m is None else f"$M_X$ = {m:.2f} MeV", title_fontsize=12)
+    label(ax, _method_label(result), _dataset_label(result))
+    return fig
+
+
+def plot_control(result, ax=None):
+    """Stability of R in the control regions (below resonance, side bands), with fits."""
+    fig, ax = _new_axes(ax)
+    regions = (result.control or {}).get("regions", {})
+    for i, (name, reg) in enumerate(regions.items()):
+        s, r, dr = _arr(reg, "sqrt_s"), _arr(reg, "ratio"), _arr(reg, "ratio_err")
+        color = f"C{i}"
+        ax.errorbar(s, r, dr, fmt="o", color=color, ms=4, label=reg.get("label", name))
+        for kind, ls in (("constant", "--"), ("linear", "-")):
+            fit = reg.get(kind)
+            if fit and "curve" in fit:
+                txt = fit.get("chi2"), fit.get("ndf")
+                lab = f"{kind}: $\\chi^2$/ndf = {txt[0]:.1f}/{txt[1]}" if None not in txt else kind
+                ax.plot(s, _arr(fit, "curve"), ls, color=color, lw=1.2, label=lab)
+    ax.set_xlabel(r"$\sqrt{s}$ [MeV]")
+    ax.set_ylabel(r"$R = N/(N_{PoT}\,B)$")
+    ax.legend(fontsize=11, loc="best")
+    label(ax, "control regions", _dataset_label(result))
+    return fig
+
+
+def _has(block: Mapping[str, Any] | None, key: str) -> bool:
+    v = (block or {}).get(key)
+    return v is not None and len(v) > 0
+
+
+_PLOTTERS = {
+    "ratio": (plot_ratio, lambda r: _has(r.fits, "sqrt_s")),
+    "local_p": (plot_local_p, lambda r: _has(r.local, "mass_MeV")),
+    "limits": (plot_limits, lambda r: _has(r.limits, "mass_MeV") or _has(r.expected, "mass_MeV")),
+    "cls_scan": (plot_cls_scan, lambda r: _has(r.cls_scan, "g")),
+    "control": (plot_control, lambda r: _has(r.control, "regions")),
+}
+
+
+def write_figures(result, outdir: str | Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Draw every figure the result has data for into ``outdir``; return the written paths."""
+    import matplotlib.pyplot as plt
+
+    out = Path(outdir)
+    written: list[Path] = []
+    with figure_style():
+        for name, (plotter, available) in _PLOTTERS.items():
+            if not available(result):
+                continue
+            fig = plotter(result)
+            for fmt in formats:
+                path = out / f"{name}.{fmt}"
+                with atomic.atomic_path(path) as tmp:
+                    fig.savefig(tmp, format=fmt)
+                written.append(path)
+            plt.close(fig)
+    return written

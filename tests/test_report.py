@@ -1,0 +1,84 @@
+"""Report layer: figures and the self-contained HTML report from a Result."""
+
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from x17scan.analysis import parse_mass_grid
+from x17scan.data import ScanTable
+from x17scan.errors import InputError
+from x17scan.physics import e_beam
+from x17scan.report.figures import write_figures
+from x17scan.report.html import render_html
+from x17scan.stats.result import Result
+
+
+@pytest.fixture(scope="module")
+def result():
+    m = np.round(np.arange(16.22, 17.7201, 0.02), 4)
+    med = 5.5e-4 + 1.5e-4 * np.abs(m - 16.95)
+    s = np.linspace(16.4, 17.4, 20)
+    b = 1.01 - 0.01 * (s - 16.92)
+    return Result.from_dict(Result(
+        method="profile", dataset="synthetic", cl=0.9,
+        limits={"mass_MeV": m, "observed": med * 1.05},
+        expected={"mass_MeV": m, "median": med, "minus2": med * 0.6, "minus1": med * 0.8,
+                  "plus1": med * 1.2, "plus2": med * 1.5},
+        local={"mass_MeV": m, "p": stats.norm.sf(2 * np.exp(-((m - 16.9) / 0.1) ** 2))},
+        excess={"mass_MeV": 16.9, "p_local": stats.norm.sf(2), "z_local": 2.0,
+                "p_global": 0.2, "z_global": stats.norm.isf(0.2)},
+        fits={"sqrt_s": s, "ratio": b + 0.003, "ratio_err": np.full(20, 0.009), "b_only": b,
+              "s_plus_b": b, "used": [True] * 20},
+        cls_scan={"mass_MeV": 16.9, "g": np.linspace(1e-4, 1e-3, 10),
+                  "cls": np.linspace(1, 0, 10), "cl": 0.9},
+    ).to_dict())
+
+
+def test_figures_written(tmp_path, result):
+    paths = write_figures(result, tmp_path)
+    assert {p.stem for p in paths} == {"ratio", "local_p", "limits", "cls_scan"}
+    for p in paths:
+        data = p.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.links, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a["src"])
+        if tag in ("link", "script") and (a.get("href") or a.get("src")):
+            self.links.append(a.get("href") or a.get("src"))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_self_contained(result):
+    s = np.linspace(16.4, 17.4, 5)
+    table = ScanTable.from_columns({
+        "sqrt_s": s, "e_beam": e_beam(s), "n_obs": np.full(5, 3e4), "pot": np.full(5, 1e10),
+        "pot_err": np.full(5, 3e7), "bkg_per_pot": np.full(5, 3e-6),
+        "bkg_per_pot_err": np.full(5, 1e-8), "sig_eff": np.full(5, 0.09),
+        "sig_eff_err": np.full(5, 1e-3)})
+    page = render_html(result, table, {"elapsed_s": 1.0})
+    p = _Collector()
+    p.feed(page)
+    assert len(p.imgs) == 4 and all(src.startswith("data:image/png;base64,") for src in p.imgs)
+    assert p.links == []  # nothing fetched from outside: opens offline
+    text = " ".join(p.text)
+    assert "largest excess" in text and "16.90 MeV" in text and "Scan points (5, 5 used)" in text
+
+
+def test_mass_grid():
+    g = parse_mass_grid("16.22:17.72:0.02")
+    assert g.size == 76 and g[0] == 16.22 and g[-1] == 17.72
+    for bad in ("16:17", "17:16:0.1", "a:b:c", "0.5:2:0.1", "16:17:0"):
+        with pytest.raises(InputError):
+            parse_mass_grid(bad)
