@@ -43,3 +43,18 @@ def test_checkpoint_resume(tmp_path):
     with pytest.raises(InputError, match="different job"):
         Checkpoint(tmp_path / "ck", job_fingerprint({"job": 2}))
     Checkpoint(tmp_path / "ck", job_fingerprint({"job": 2}), fresh=True)
+
+
+@pytest.mark.slow
+def test_dask_cluster_matches_serial():
+    """A local Dask cluster with 2 workers gives exactly the serial results."""
+    distributed = pytest.importorskip("distributed")
+    from x17scan.parallel import DaskExecutor
+
+    tasks = task_seeds(99, 12)
+    serial = run_tasks(draw, tasks, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with DaskExecutor(cluster.scheduler_address) as ex:
+            assert ex.workers == 2
+            assert run_tasks(draw, tasks, executor=ex, progress=False) == serial
