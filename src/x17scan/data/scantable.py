@@ -133,15 +133,15 @@ class ScanTable:
                             "give every column one value per scan point")
             arrays[c] = raw
         if not n:
-            raise _fail("the table has no rows", REQUIRED_COLUMNS[0],
-                        "give at least one scan point")
+            raise _fail("the table has no rows", "rows", "give at least one scan point")
 
         for c in REQUIRED_COLUMNS:
             try:
                 arrays[c] = arrays[c].astype(float)
             except (TypeError, ValueError):
-                bad = next(i for i, v in enumerate(arrays[c]) if not _is_number(v))
-                raise _fail(f"value {arrays[c][bad]!r} is not a number", c,
+                bad = _first_non_number(arrays[c])
+                shown = arrays[c][bad] if bad is not None else arrays[c].dtype
+                raise _fail(f"value {shown!r} is not a number", c,
                             "give a number in the unit of the column", bad) from None
             finite = np.isfinite(arrays[c])
             if not finite.all():
@@ -206,6 +206,42 @@ class ScanTable:
         """R = n_obs / (pot * bkg_per_pot): observed over expected background (~1 if SM)."""
         return self.n_obs / (self.pot * self.bkg_per_pot)
 
+    @property
+    def ratio_rel_err(self) -> NDArray[np.float64]:
+        """Relative error of :attr:`ratio`, sqrt((pot_err/pot)^2 + 1/n_obs + (bkg_err/bkg)^2)
+        (dimensionless; inf where n_obs = 0). PADME's sigma_rel (method doc section 2)."""
+        with np.errstate(divide="ignore"):
+            inv_n = 1.0 / self.n_obs
+        return np.sqrt((self.pot_err / self.pot) ** 2 + inv_n
+                       + (self.bkg_per_pot_err / self.bkg_per_pot) ** 2)
+
+    def checksum(self) -> str:
+        """sha256 (hex) of the columns' values in :data:`COLUMNS` order (metadata ignored):
+        identifies the numbers a result was computed from."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for c in COLUMNS:
+            v = getattr(self, c)
+            h.update(c.encode())
+            h.update(np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")).tobytes())
+        return h.hexdigest()
+
+    @classmethod
+    def read(cls, path: Any) -> ScanTable:
+        """Read a table from a ``.csv``, ``.parquet`` or ``.root`` file
+        (:func:`x17scan.data.io.read_table`)."""
+        from x17scan.data.io import read_table
+
+        return read_table(path)
+
+    def write(self, path: Any) -> None:
+        """Write the table (atomically) to a ``.csv``, ``.parquet`` or ``.root`` file
+        (:func:`x17scan.data.io.write_table`)."""
+        from x17scan.data.io import write_table
+
+        write_table(self, path)
+
     def to_dataframe(self):
         """A pandas DataFrame with one row per point (metadata in ``df.attrs``)."""
         import pandas as pd
@@ -230,11 +266,17 @@ class ScanTable:
 
 
 def _is_number(v: Any) -> bool:
+    if isinstance(v, np.ndarray | list | tuple | dict):
+        return False
     try:
         float(v)
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _first_non_number(raw: np.ndarray) -> int | None:
+    return next((i for i, v in enumerate(raw) if not _is_number(v)), None)
 
 
 def _int_column(raw: np.ndarray | None, n: int, name: str, default: int | None) -> np.ndarray:
@@ -243,9 +285,11 @@ def _int_column(raw: np.ndarray | None, n: int, name: str, default: int | None) 
     try:
         f = raw.astype(float)
     except (TypeError, ValueError):
-        bad = next(i for i, v in enumerate(raw) if not _is_number(v))
-        raise _fail(f"value {raw[bad]!r} is not an integer", name, "give integers", bad) from None
-    bad = ~np.isfinite(f) | (f != np.round(f))
+        bad = _first_non_number(raw)
+        shown = raw[bad] if bad is not None else raw.dtype
+        raise _fail(f"value {shown!r} is not an integer", name, "give integers", bad) from None
+    # beyond 2**53 a float no longer holds every integer (and int64 would overflow)
+    bad = ~np.isfinite(f) | (f != np.round(f)) | (np.abs(f) > 2.0**53)
     if bad.any():
         i = _first_bad(bad)
         raise _fail(f"value {raw[i]!r} is not an integer", name, "give integers", i)
@@ -261,6 +305,12 @@ def _bool_column(raw: np.ndarray | None, n: int) -> np.ndarray:
         return np.ones(n, dtype=bool)
     if raw.dtype == bool:
         return raw.copy()
+    if raw.dtype.kind in "iuf":
+        bad = ~np.isin(raw, (0, 1))
+        if bad.any():
+            i = _first_bad(bad)
+            raise _fail(f"value {raw[i]!r} is not a boolean", "used", "use true/false (or 1/0)", i)
+        return raw == 1
     out = np.empty(n, dtype=bool)
     for i, v in enumerate(raw):
         s = str(v).strip().lower()
