@@ -82,3 +82,25 @@ def test_mass_grid():
     for bad in ("16:17", "17:16:0.1", "a:b:c", "0.5:2:0.1", "16:17:0"):
         with pytest.raises(InputError):
             parse_mass_grid(bad)
+
+
+def test_hepdata_record_validates(tmp_path, result):
+    """The HEPData record passes hepdata-validator with no errors and no warnings."""
+    from x17scan.report.hepdata import validation_messages, write_hepdata
+
+    s = np.linspace(16.4, 17.4, 5)
+    table = ScanTable.from_columns({
+        "sqrt_s": s, "e_beam": e_beam(s), "n_obs": np.full(5, 3e4), "pot": np.full(5, 1e10),
+        "pot_err": np.full(5, 3e7), "bkg_per_pot": np.full(5, 3e-6),
+        "bkg_per_pot_err": np.full(5, 1e-8), "sig_eff": np.full(5, 0.09),
+        "sig_eff_err": np.full(5, 1e-3)})
+    out = write_hepdata(result, table, tmp_path / "hepdata")
+    assert (out / "submission.tar.gz").stat().st_size > 0
+    (out / "submission.tar.gz").unlink()  # the validator checks the YAML record itself
+    assert validation_messages(out) == []
+    import yaml
+
+    limits = yaml.safe_load((out / "upper_limit_on_g_ve_at_90%_cl.yaml").read_text())
+    obs = limits["dependent_variables"][0]
+    assert [v["value"] for v in obs["values"]][:3] == pytest.approx(
+        result.limits["observed"][:3], rel=1e-4)

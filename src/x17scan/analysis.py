@@ -138,7 +138,8 @@ def _split_execution(block: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
 
 
 def execute(job: Job, *, html: bool = True, figures: bool = True) -> tuple[Result, list[Path]]:
-    """Run the method and write ``result.json``, ``run.json``, figures and ``report.html``."""
+    """Run the method; write ``result.json``, ``scan_table.csv``, ``run.json``, figures and
+    ``report.html`` into the job's output folder."""
     from x17scan.parallel import make_executor  # noqa: F401 - fail early if dask is broken
 
     t0 = time.perf_counter()
@@ -160,8 +161,11 @@ def execute(job: Job, *, html: bool = True, figures: bool = True) -> tuple[Resul
                      dataset=result.dataset or job.table.name)
     # plain JSON types from here on: what is written is exactly what the figures show
     result = Result.from_dict(result.to_dict())
-    written = [job.outdir / "result.json"]
-    result.to_json(written[0])
+    from x17scan.data import write_table
+
+    # the analysed table travels with its result: exports and re-analyses need nothing else
+    written = [write_table(job.table, job.outdir / "scan_table.csv"), job.outdir / "result.json"]
+    result.to_json(written[1])
     run = provenance.run_info(elapsed_s=round(elapsed, 3), workers=job.options.workers,
                               scheduler=job.options.scheduler, **diag_exec, **opt_exec)
     import json
@@ -181,3 +185,21 @@ def execute(job: Job, *, html: bool = True, figures: bool = True) -> tuple[Resul
         else:
             written.append(write_html(result, job.table, job.outdir, run_info=run))
     return result, written
+
+
+def load_result_dir(path: str | Path) -> tuple[Result, Any]:
+    """The Result and ScanTable of an ``x17scan analyze`` output folder."""
+    from x17scan.data import read_table
+
+    folder = Path(path)
+    res_file, tab_file = folder / "result.json", folder / "scan_table.csv"
+    for f in (res_file, tab_file):
+        if not f.exists():
+            raise InputError(f"{str(f)!r} not found", field="RESULT_DIR",
+                             fix="give the output folder of `x17scan analyze` (--out)")
+    try:
+        result = Result.from_json(res_file)
+    except (ValueError, TypeError) as err:
+        raise InputError(f"cannot read {str(res_file)!r}: {err}", field="RESULT_DIR",
+                         fix="re-run `x17scan analyze` to regenerate it") from None
+    return result, read_table(tab_file)
