@@ -59,7 +59,8 @@ OBSERVABLES: tuple[str, ...] = ("2cl", "ee", "gg")
 # sqrt(s) outside this window cannot be a light-boson resonance scan in MeV; values below it
 # are almost always GeV.
 _SQRT_S_RANGE = (1.0, 1000.0)
-# e_beam must follow from sqrt_s; PADME's tables use m_e = 0.511 MeV, a 1e-4 relative effect.
+# e_beam must follow from sqrt_s; the tolerance accepts other electron-mass conventions (PADME's
+# 0.511 MeV shifts E_beam by 2e-6) and rounded beam energies, not a wrong unit or point.
 _E_BEAM_RTOL = 2e-3
 
 
@@ -140,7 +141,7 @@ class ScanTable:
                 arrays[c] = arrays[c].astype(float)
             except (TypeError, ValueError):
                 bad = _first_non_number(arrays[c])
-                shown = arrays[c][bad] if bad is not None else arrays[c].dtype
+                shown = _py(arrays[c][bad]) if bad is not None else arrays[c].dtype
                 raise _fail(f"value {shown!r} is not a number", c,
                             "give a number in the unit of the column", bad) from None
             finite = np.isfinite(arrays[c])
@@ -275,6 +276,11 @@ def _is_number(v: Any) -> bool:
     return True
 
 
+def _py(v: Any) -> Any:
+    """A numpy scalar as the Python value (for readable messages)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _first_non_number(raw: np.ndarray) -> int | None:
     return next((i for i, v in enumerate(raw) if not _is_number(v)), None)
 
@@ -286,13 +292,13 @@ def _int_column(raw: np.ndarray | None, n: int, name: str, default: int | None) 
         f = raw.astype(float)
     except (TypeError, ValueError):
         bad = _first_non_number(raw)
-        shown = raw[bad] if bad is not None else raw.dtype
+        shown = _py(raw[bad]) if bad is not None else raw.dtype
         raise _fail(f"value {shown!r} is not an integer", name, "give integers", bad) from None
     # beyond 2**53 a float no longer holds every integer (and int64 would overflow)
     bad = ~np.isfinite(f) | (f != np.round(f)) | (np.abs(f) > 2.0**53)
     if bad.any():
         i = _first_bad(bad)
-        raise _fail(f"value {raw[i]!r} is not an integer", name, "give integers", i)
+        raise _fail(f"value {_py(raw[i])!r} is not an integer", name, "give integers", i)
     return f.astype(np.int64)
 
 
@@ -309,7 +315,8 @@ def _bool_column(raw: np.ndarray | None, n: int) -> np.ndarray:
         bad = ~np.isin(raw, (0, 1))
         if bad.any():
             i = _first_bad(bad)
-            raise _fail(f"value {raw[i]!r} is not a boolean", "used", "use true/false (or 1/0)", i)
+            raise _fail(f"value {_py(raw[i])!r} is not a boolean", "used",
+                        "use true/false (or 1/0)", i)
         return raw == 1
     out = np.empty(n, dtype=bool)
     for i, v in enumerate(raw):
@@ -319,7 +326,8 @@ def _bool_column(raw: np.ndarray | None, n: int) -> np.ndarray:
         elif s in _FALSE or (s.replace(".", "", 1).isdigit() and float(s) == 0.0):
             out[i] = False
         else:
-            raise _fail(f"value {v!r} is not a boolean", "used", "use true/false (or 1/0)", i)
+            raise _fail(f"value {_py(v)!r} is not a boolean", "used", "use true/false (or 1/0)",
+                        i)
     return out
 
 
@@ -382,6 +390,11 @@ def _validate(a: dict[str, np.ndarray]) -> None:
         i = _first_bad(pot < 1e3)
         raise _fail(f"pot = {pot[i]} is implausibly small for a count of positrons", "pot",
                     "give the absolute number of positrons (e.g. 1e10), not units of 1e10", i)
+    pe = a["pot_err"]
+    if ((pe > 0) & (pe < 1)).any():
+        i = _first_bad((pe > 0) & (pe < 1))
+        raise _fail(f"pot_err = {pe[i]} is below one positron: it looks like a relative error",
+                    "pot_err", "give the absolute uncertainty (pot x relative error)", i)
     if (a["pot_err"] >= pot).any():
         i = _first_bad(a["pot_err"] >= pot)
         raise _fail(f"pot_err = {a['pot_err'][i]} is not smaller than pot = {pot[i]}", "pot_err",
@@ -391,10 +404,19 @@ def _validate(a: dict[str, np.ndarray]) -> None:
         i = _first_bad(b >= 1)
         raise _fail(f"bkg_per_pot = {b[i]} is not a yield per positron", "bkg_per_pot",
                     "divide the expected background count by the PoT of the point", i)
+    if (a["bkg_per_pot_err"] > b).any():
+        i = _first_bad(a["bkg_per_pot_err"] > b)
+        raise _fail(f"bkg_per_pot_err = {a['bkg_per_pot_err'][i]} exceeds bkg_per_pot = {b[i]}",
+                    "bkg_per_pot_err", "give the absolute uncertainty of the background per PoT "
+                    "(bkg_per_pot x relative error)", i)
     eff = a["sig_eff"]
     if (eff > 1).any():
         i = _first_bad(eff > 1)
         raise _fail(f"sig_eff = {eff[i]} is above 1", "sig_eff",
                     "give the efficiency as a fraction (percent / 100)", i)
+    if (a["sig_eff_err"] > 1).any():
+        i = _first_bad(a["sig_eff_err"] > 1)
+        raise _fail(f"sig_eff_err = {a['sig_eff_err'][i]} is above 1", "sig_eff_err",
+                    "give the uncertainty as a fraction (percent / 100)", i)
     if not a["used"].any():
         raise _fail("no point is marked used", "used", "set used=true on the points to fit")
