@@ -36,6 +36,7 @@ def direct_kernel(eb, mass, bes, model):
 
 @pytest.mark.parametrize(("mass", "bes", "model"), [(16.4, 0.001, "atomic"),
                                                     (17.5, 0.005, "atomic"),
+                                                    (17.0, 0.0003, "atomic"),
                                                     (17.0, 0.0025, "sto")])
 def test_tabulated_kernel_vs_direct(mass, bes, model):
     er = e_res(mass)
@@ -43,8 +44,8 @@ def test_tabulated_kernel_vs_direct(mass, bes, model):
     ref = direct_kernel(eb, mass, bes, model)
     got = kernel(eb, mass, bes, model)
     big = ref > 1e-3 * ref.max()
-    assert np.max(np.abs(got[big] / ref[big] - 1)) < 3e-4
-    assert np.max(np.abs(got - ref)) < 3e-4 * ref.max()
+    assert np.max(np.abs(got[big] / ref[big] - 1)) < 2e-5
+    assert np.max(np.abs(got - ref)) < 2e-5 * ref.max()
 
 
 @pytest.mark.parametrize("model", PHYSICAL)

@@ -110,21 +110,22 @@ def test_table9_cross_sections(w, c, sb, sg):
     assert c_exact == pytest.approx(c, abs=5e-5)
     assert sigma_bhabha(w, c_exact) == pytest.approx(sb, abs=5e-5)
     assert sigma_gg(w, c_exact) == pytest.approx(sg, abs=5e-5)
-    tot = sigma_in_acceptance(w, "both", r_max=270, distance=3636, massless_kinematics=True)
+    tot = sigma_in_acceptance(w, r_max=270, distance=3636, massless_kinematics=True)
     assert tot == pytest.approx(sb + sg, abs=1e-4)
-    assert sigma_in_acceptance(w, "gg", 270, 3636) == pytest.approx(sg, abs=5e-5)
+    assert sigma_in_acceptance(w, 270, 3636, "gg") == pytest.approx(sg, abs=5e-5)
 
 
 def test_acceptance_exact_masses():
     # massive e+e- kinematics gives a slightly larger c than the massless one (gamma* = gamma_cm)
-    ee = sigma_in_acceptance(17.0, "bhabha", 270, 3636)
-    ml = sigma_in_acceptance(17.0, "bhabha", 270, 3636, massless_kinematics=True)
+    ee = sigma_in_acceptance(17.0, 270, 3636, "bhabha")
+    ml = sigma_in_acceptance(17.0, 270, 3636, "bhabha", massless_kinematics=True)
     assert 1.0 < ee / ml < 1.02
-    both = sigma_in_acceptance([16.4, 17.0], "both")
-    parts = sigma_in_acceptance([16.4, 17.0], "bhabha") + sigma_in_acceptance([16.4, 17.0], "gg")
+    both = sigma_in_acceptance([16.4, 17.0])
+    parts = (sigma_in_acceptance([16.4, 17.0], process="bhabha")
+             + sigma_in_acceptance([16.4, 17.0], process="gg"))
     assert np.allclose(both, parts)
     with pytest.raises(ValueError, match="process"):
-        sigma_in_acceptance(17.0, "mumu")
+        sigma_in_acceptance(17.0, process="mumu")
 
 
 def test_k_factor_table():

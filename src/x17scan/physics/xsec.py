@@ -187,8 +187,8 @@ def _process(process: str) -> str:
     return process
 
 
-def sigma_in_acceptance(sqrt_s: ArrayLike, process: str = "both", r_max: float = R_MAX_RUN3,
-                        distance: float = ECAL_DISTANCE_RUN3,
+def sigma_in_acceptance(sqrt_s: ArrayLike, r_max: float = R_MAX_RUN3,
+                        distance: float = ECAL_DISTANCE_RUN3, process: str = "both",
                         massless_kinematics: bool = False) -> NDArray[np.float64]:
     """Tree-level cross section (mb) with both final-state bodies inside radius ``r_max`` (mm)
     at ``distance`` (mm) from the target, at CM energy ``sqrt_s`` (MeV).
