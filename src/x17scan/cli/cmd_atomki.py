@@ -35,8 +35,8 @@ def atomki(
     measurements: str = typer.Option(
         None, "--measurements", help="Explicit comma-separated measurement ids (overrides "
         "--dataset)."),
-    interp: str = typer.Option("pchip", "--interp", help="Interpolation of the scan profile: "
-                               "pchip or cubic."),
+    interp: str = typer.Option("cubic", "--interp", help="Interpolation of the scan profile: "
+                               "cubic (not-a-knot spline) or pchip (shape-preserving)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     out: Path = typer.Option(Path("atomki"), "--out", help="Output folder (figure, JSON)."),
     formats: str = typer.Option("png,pdf", "--format", help="Figure formats, comma separated."),

@@ -380,14 +380,14 @@ def scan_profile(mass_mev: ArrayLike, q: ArrayLike, source: str | None = None
         raise InputError("non-finite mass in the profile", field=f"{fld}.mass_MeV", source=source,
                          row=int(np.flatnonzero(~np.isfinite(m))[0]))
     notes = []
+    neg = np.flatnonzero(qq < -1e-6)  # NaN compares False
+    if neg.size:
+        raise InputError("negative q = -2 delta lnL in the profile", field=f"{fld}.q",
+                         source=source, row=int(neg[0]), fix="q must be -2 ln(L/L_max) >= 0")
     bad = ~np.isfinite(qq)
     if bad.any():
         notes.append(f"{int(bad.sum())} profile point(s) without q (null) dropped")
     m, qq = m[~bad], qq[~bad]
-    if np.any(qq < -1e-6):
-        raise InputError("negative q = -2 delta lnL in the profile", field=f"{fld}.q",
-                         source=source, row=int(np.flatnonzero(qq < -1e-6)[0]),
-                         fix="q must be -2 ln(L/L_max) >= 0")
     order = np.argsort(m, kind="stable")
     m, qq = m[order], qq[order]
     if m.size < 3:
@@ -425,14 +425,15 @@ def _minimum(f, grid: NDArray[np.float64], values: NDArray[np.float64]) -> float
 
 
 def combine_with_scan(mass_mev: ArrayLike, q: ArrayLike, nuclear: MassCombination,
-                      interp: str = "pchip", n_grid: int = 4001, source: str | None = None
+                      interp: str = "cubic", n_grid: int = 4001, source: str | None = None
                       ) -> ScanCombination:
     """Combine a scan's profile q_scan(M) (−2Δln L profiled over g, at masses ``mass_mev`` MeV)
     with the nuclear χ²_nuc(M) of ``nuclear`` (see the module docstring).
 
-    ``interp``: interpolation of q_scan between its points, ``"pchip"`` (shape-preserving: no
-    spurious minima at kinks where the profiled g hits 0) or ``"cubic"`` (not-a-knot spline,
-    exact for parabolas). The combined fit is restricted to the scan's mass range, where q_scan
+    ``interp``: interpolation of q_scan between its points, ``"cubic"`` (not-a-knot spline:
+    exact for parabolas, O(h⁴) for smooth profiles; default) or ``"pchip"`` (shape-preserving,
+    no overshoot at kinks where the profiled g reaches 0, but biased at the minimum when there
+    are few points per σ). The combined fit is restricted to the scan's mass range, where q_scan
     is known; a minimum at its edge is noted.
     """
     m, qq, notes = scan_profile(mass_mev, q, source)

@@ -20,19 +20,20 @@ from x17scan.errors import InputError
 from x17scan.stats.result import EXPECTED_KEYS
 
 
-def read_result_json(path: str | Path) -> dict[str, Any]:
-    """The JSON object of a result file; InputError if missing or not a JSON object."""
+def read_result_json(path: str | Path, option: str = "--overlay") -> dict[str, Any]:
+    """The JSON object of a result file; InputError (naming the command-line ``option``) if
+    the file is missing or not a JSON object."""
     p = Path(path)
     if not p.is_file():
-        raise InputError("file not found", source=str(p), field="--overlay",
+        raise InputError("file not found", source=str(p), field=option,
                          fix="give the path of a result.json written by x17scan")
     try:
         d = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"not valid JSON ({err})", source=str(p),
+        raise InputError(f"not valid JSON ({err})", source=str(p), field=option,
                          fix="give a result.json written by x17scan") from None
     if not isinstance(d, dict):
-        raise InputError("the top level is not a JSON object", source=str(p),
+        raise InputError("the top level is not a JSON object", source=str(p), field=option,
                          fix="give a result.json written by x17scan")
     return d
 
@@ -147,7 +148,7 @@ def load_profile_mass(path: str | Path
 
     q may contain nulls (dropped later, with a note); the lengths must agree."""
     src = str(path)
-    d = read_result_json(path)
+    d = read_result_json(path, "--result")
     bf = d.get("bestfit")
     if not isinstance(bf, dict) or "profile_mass" not in bf:
         raise InputError("missing key", field="bestfit.profile_mass", source=src,
