@@ -1,0 +1,133 @@
+"""Beam-induced background ("halo"): what reaches the ECal with no target in the beam.
+
+A parametrised **model**, not a measurement. PADME measures this background with no-target runs
+and finds #2cl(noTarget)/#2cl(data) ~ 1e-8/3e-6 per PoT (seeds: M. Raggi, LNF Scientific
+Committee, Nov. 2023). Its origin is not public; the model assumes the two mechanisms that can
+give two in-time clusters without a target:
+
+* ``upstream`` (fraction ``f_upstream``, default 0.5): beam positrons (with the beam's energy
+  spread) annihilating or Bhabha scattering on electrons of material upstream of the target
+  (windows, collimators, residual gas), modelled as two-body e+e- -> e+e- (80 %) or gamma gamma
+  (20 %) events with the tree-level angular distributions, a vertex uniform in
+  z in [``z_min``, ``z_max``] = [-2000, -500] mm and a transverse position Gaussian with
+  ``sigma_r`` = 5 mm. Clusters then sit at radii scaled by (D - z_v)/D and pass a two-body
+  selection only partly;
+* ``accidental`` (the rest): two uncorrelated off-momentum particles of the halo in the same
+  micro-bunch (photon or positron with equal probability), each with an energy fraction
+  y = E/E_beam from the bremsstrahlung spectrum (4/3 - 4/3 y + y^2)/y on [``y_min`` = 0.02, 1]
+  (photons) or 1 - y (degraded positrons), hitting the ECal plane at a radius from the 2-D
+  exponential halo profile R exp(-R/``r0``) (``r0`` = 80 mm), uniform azimuth, from a vertex at
+  z = ``z_acc`` = -1000 mm on the beam axis.
+
+The rate (halo events per PoT) is the plan's ``halo_rate_per_pot``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from x17scan.physics.constants import DIAMOND, ECAL_DISTANCE_RUN3, M_E, Target
+from x17scan.sim.events import PROCESS_CODES, TruthEvents
+from x17scan.sim.generators import BackgroundGenerator, GenStats
+from x17scan.sim.target import BeamSetup, bunch_times
+
+
+@dataclass(frozen=True)
+class HaloModel:
+    """Parameters of the halo model (see the module docstring; mm, MeV)."""
+
+    f_upstream: float = 0.5
+    f_gg_upstream: float = 0.2
+    z_min: float = -2000.0
+    z_max: float = -500.0
+    sigma_r: float = 5.0
+    y_min: float = 0.02
+    r0: float = 80.0
+    r_cut: float = 400.0
+    z_acc: float = -1000.0
+
+
+def _brems_y(n: int, y_min: float, rng: np.random.Generator) -> np.ndarray:
+    """Energy fractions from (4/3 - 4/3 y + y^2)/y on [y_min, 1]: proposal 1/y, accept with
+    (4/3 - 4/3 y + y^2)/(4/3)."""
+    out = np.empty(0)
+    while out.size < n:
+        m = 2 * (n - out.size) + 16
+        y = y_min ** rng.random(m)
+        acc = rng.random(m) * (4 / 3) < (4 / 3 - 4 / 3 * y + y * y)
+        out = np.concatenate([out, y[acc]])
+    return out[:n]
+
+
+def _radius(n: int, r0: float, r_cut: float, rng: np.random.Generator) -> np.ndarray:
+    """Radii from R exp(-R/r0) (Gamma(2, r0)) below ``r_cut``."""
+    out = np.empty(0)
+    while out.size < n:
+        r = rng.gamma(2.0, r0, size=2 * (n - out.size) + 16)
+        out = np.concatenate([out, r[r < r_cut]])
+    return out[:n]
+
+
+class HaloGenerator:
+    """Halo events at one beam energy (``beam``; its target is ignored)."""
+
+    def __init__(self, beam: BeamSetup, model: HaloModel | None = None,
+                 distance: float = ECAL_DISTANCE_RUN3) -> None:
+        self.beam, self.model, self.distance = beam, model or HaloModel(), distance
+        # upstream two-body events: the background generators on a vanishingly thin "target"
+        # (no energy loss or scattering), then moved upstream
+        thin = BeamSetup(e_mean=beam.e_mean, sigma_e=beam.sigma_e, spot=beam.spot,
+                         divergence=beam.divergence, target=Target(DIAMOND, 1e-9),
+                         positrons_per_bunch=beam.positrons_per_bunch, n_micro=beam.n_micro,
+                         micro_bunch_length=beam.micro_bunch_length,
+                         micro_bunch_period=beam.micro_bunch_period)
+        self._bh = BackgroundGenerator("bhabha", thin, motion="free")
+        self._gg = BackgroundGenerator("gg", thin, motion="free")
+
+    def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
+        m = self.model
+        n_up = int(rng.binomial(n, m.f_upstream))
+        n_gg = int(rng.binomial(n_up, m.f_gg_upstream))
+        parts = []
+        for gen, k in ((self._bh, n_up - n_gg), (self._gg, n_gg)):
+            if k:
+                ev, _ = gen.generate(k, rng)
+                v = ev.vertex.copy()
+                v[:, 2] = rng.uniform(m.z_min, m.z_max, k)
+                v[:, :2] = rng.standard_normal((k, 2)) * m.sigma_r
+                parts.append(TruthEvents(
+                    process=np.full(k, PROCESS_CODES["halo"], np.int8), vertex=v, t0=ev.t0,
+                    bunch=ev.bunch, pdg=ev.pdg, p=ev.p, e=ev.e, e_beam=ev.e_beam,
+                    sqrt_s=ev.sqrt_s, cos_theta_star=ev.cos_theta_star))
+        k = n - n_up
+        if k:
+            parts.append(self._accidental(k, rng))
+        ev = TruthEvents.concatenate(parts)
+        order = rng.permutation(n)
+        ev = ev.take(order)
+        ev = TruthEvents(**{**{f: getattr(ev, f) for f in (
+            "process", "vertex", "t0", "pdg", "p", "e", "e_beam", "sqrt_s", "cos_theta_star",
+            "primary")}, "bunch": np.arange(n, dtype=np.int64)})
+        return ev, GenStats(n=n, n_proposed=n)
+
+    def _accidental(self, k: int, rng: np.random.Generator) -> TruthEvents:
+        m, eb = self.model, self.beam.e_mean
+        vertex = np.zeros((k, 3))
+        vertex[:, 2] = m.z_acc
+        lever = self.distance - m.z_acc
+        pdg = np.where(rng.random((k, 2)) < 0.5, 22, -11).astype(np.int32)
+        y = _brems_y(2 * k, m.y_min, rng).reshape(k, 2)
+        frac = np.where(pdg == 22, y, 1.0 - y * (1 - m.y_min))  # positrons keep 1 - y
+        e = np.maximum(frac * eb, np.where(pdg == 22, 0.0, M_E * 1.001))
+        r = _radius(2 * k, m.r0, m.r_cut, rng).reshape(k, 2)
+        phi = 2 * np.pi * rng.random((k, 2))
+        d = np.stack([r * np.cos(phi), r * np.sin(phi), np.full((k, 2), lever)], axis=-1)
+        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+        pm = np.sqrt(np.maximum(e * e - np.where(pdg == 22, 0.0, M_E * M_E), 0.0))
+        return TruthEvents(
+            process=np.full(k, PROCESS_CODES["halo"], np.int8), vertex=vertex,
+            t0=bunch_times(k, self.beam, rng), bunch=np.arange(k, dtype=np.int64), pdg=pdg,
+            p=pm[..., None] * d, e=e, e_beam=np.full(k, eb), sqrt_s=np.zeros(k),
+            cos_theta_star=np.zeros(k))
