@@ -18,7 +18,7 @@ import numpy as np
 from x17scan import atomic
 from x17scan.constraints import g2 as g2mod
 from x17scan.constraints.atomki import CouplingBand, MassCombination
-from x17scan.constraints.limits import ExternalLimit
+from x17scan.constraints.limits import DEFAULT_PLOT_LIMITS, ExternalLimit
 from x17scan.constraints.overlay import Overlay
 from x17scan.physics.constants import E_CHARGE
 
@@ -43,6 +43,9 @@ LIMIT_COLORS: dict[str, str] = {
     "A1_Merkel2014avp": "#fcbba1",
     "HPS_Adrian2018scb": "#e7cb94",
     "NA48_Batley2015lha": "#525252",
+    "AMMe_Bodas2021fsy_rb": "#8c2d04",
+    "AMMe_Bodas2021fsy_cs": "#54278f",
+    "AMMmu_Bodas2021fsy": "#7b4173",
 }
 _SPARE_COLORS = ("#8c6d31", "#637939", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354",
                  "#756bb1", "#636363", "#bd9e39", "#ad494a", "#a55194")
@@ -81,6 +84,28 @@ class PlotSpec:
     atomki_mass_label: str = "16.5-17.5 MeV"
     nuclear: MassCombination | None = None
     overlays: Sequence[Overlay] = field(default_factory=tuple)
+
+
+def _drawing_order(limits: Sequence[ExternalLimit], m_lo: float, m_hi: float
+                   ) -> list[ExternalLimit]:
+    """The curated default limits first, in the order of :data:`DEFAULT_PLOT_LIMITS` (chosen so
+    that opaque fills hide as little as possible); the others after them, by decreasing
+    log-log area within the window (large regions at the back)."""
+    grid = np.geomspace(m_lo, m_hi, 200)
+
+    def area(lim: ExternalLimit) -> float:
+        lo, hi = lim.gve_at(grid)
+        hi = np.where(np.isinf(hi), G_TOP, hi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.log(hi / lo)
+        return float(np.nansum(w))
+
+    def key(lim: ExternalLimit):
+        if lim.name in DEFAULT_PLOT_LIMITS:
+            return (0, DEFAULT_PLOT_LIMITS.index(lim.name), 0.0)
+        return (1, 0, -area(lim))
+
+    return sorted(limits, key=key)
 
 
 def _limit_color(lim: ExternalLimit, i: int) -> str:
@@ -129,6 +154,15 @@ def _draw_limit(ax, lim: ExternalLimit, color: str, m_lo: float, m_hi: float,
     if dep:
         ax.fill(xs, ys, facecolor="none", edgecolor=color, hatch="////", lw=1.2, ls="--",
                 label=label, zorder=2.4)
+    elif lim.name not in DEFAULT_PLOT_LIMITS and lim.kind != "g-2":
+        # superseded or alternative analyses of an experiment already shown: contour only
+        ax.plot(xs, ys, color=_darker(color, 0.8), lw=1.6, ls="-", zorder=3,
+                label=label + " (contour)")
+    elif lim.kind == "g-2":
+        # (g-2) bounds cover everything above them: transparent, like the computed bound
+        ax.fill(xs, ys, facecolor=color, alpha=0.25, edgecolor="none", zorder=2.2)
+        ax.plot(m, lo, color=color, lw=1.8, ls="-.", zorder=3)
+        ax.fill([], [], facecolor=color, alpha=0.25, edgecolor=color, ls="-.", label=label)
     else:
         # opaque fills, drawn in order; every contour is drawn above all fills so that a region
         # hidden behind a later one still shows its edge
@@ -248,7 +282,7 @@ def exclusion_figure(spec: PlotSpec, mass_range: tuple[float, float] = (1.0, 100
 
     with figure_style():
         fig, ax = plt.subplots(figsize=(10, 7.5))
-        for i, lim in enumerate(spec.limits):
+        for i, lim in enumerate(_drawing_order(spec.limits, *mass_range)):
             _draw_limit(ax, lim, _limit_color(lim, i), *mass_range, *g_range)
         masses = np.geomspace(mass_range[0], mass_range[1], 400)
         _draw_g2(ax, spec, masses)
@@ -274,7 +308,7 @@ def zoom_figure(spec: PlotSpec, mass_range: tuple[float, float] = (16.0, 18.0),
 
     with figure_style():
         fig, ax = plt.subplots(figsize=(10, 7.5))
-        for i, lim in enumerate(spec.limits):
+        for i, lim in enumerate(_drawing_order(spec.limits, *mass_range)):
             _draw_limit(ax, lim, _limit_color(lim, i), *mass_range, *g_range)
         masses = np.linspace(mass_range[0], mass_range[1], 200)
         _draw_g2(ax, spec, masses)
@@ -370,6 +404,8 @@ def atomki_figure(measurements, nuclear: MassCombination, scan=None,
                         capsize=3)
             ticks += [1, 0]
             labels += [f"{scan_label} (profile, $\\Delta q=1$)", "scan + nuclear combined"]
+        ax.text(0.99, 0.03, "error bars: statistical (thick), total (thin)",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=10, color="#555555")
         ax.set_yticks(ticks)
         ax.set_yticklabels(labels, fontsize=12)
         ax.minorticks_off()
