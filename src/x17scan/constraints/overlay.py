@@ -1,7 +1,9 @@
 """Read the parts of an x17scan ``result.json`` that the constraint figures use, with checks.
 
 Keys (see :mod:`x17scan.stats.result`): ``limits.mass_MeV/observed``,
-``expected.mass_MeV/median/minus2/minus1/plus1/plus2``, ``bestfit.mass_MeV/g``,
+``expected.mass_MeV/median/minus2/minus1/plus1/plus2``, ``bestfit.mass_MeV/g`` (optional
+errors ``bestfit.mass_err_low/high``, ``bestfit.g_err_low/high``, as written by the profile
+method),
 ``bestfit.profile_mass.mass_MeV/q`` and ``cl``. Masses in MeV, couplings g_ve. A block that is
 present must be complete; null entries (failed points) become NaN and leave gaps in the lines.
 """
@@ -9,7 +11,7 @@ present must be complete; null entries (failed points) become NaN and leave gaps
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from numpy.typing import NDArray
 
 from x17scan.errors import InputError
 from x17scan.stats.result import EXPECTED_KEYS
+
+BESTFIT_ERRORS = ("mass_err_low", "mass_err_high", "g_err_low", "g_err_high")
 
 
 def read_result_json(path: str | Path, option: str = "--overlay") -> dict[str, Any]:
@@ -90,6 +94,8 @@ class Overlay:
     observed: dict[str, NDArray[np.float64]] | None
     expected: dict[str, NDArray[np.float64]] | None
     bestfit: tuple[float, float] | None
+    bestfit_err: dict[str, float] = field(default_factory=dict)
+    """Optional asymmetric errors of the best fit: mass_err_low/high (MeV), g_err_low/high."""
 
 
 def load_overlay(path: str | Path, label: str | None = None) -> Overlay:
@@ -102,6 +108,7 @@ def load_overlay(path: str | Path, label: str | None = None) -> Overlay:
     src = str(path)
     d = read_result_json(path)
     obs = exp = best = None
+    errs: dict[str, float] = {}
     lim = d.get("limits") or {}
     if not isinstance(lim, dict):
         raise InputError("expected an object", field="limits", source=src)
@@ -128,6 +135,15 @@ def load_overlay(path: str | Path, label: str | None = None) -> Overlay:
                 raise InputError(f"missing or invalid value {v!r}", field=f"bestfit.{k}",
                                  source=src, fix="a finite number >= 0")
         best = (float(bf["mass_MeV"]), float(bf["g"]))
+        for k in BESTFIT_ERRORS:
+            v = bf.get(k)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v) \
+                    or v < 0:
+                raise InputError(f"invalid value {v!r}", field=f"bestfit.{k}", source=src,
+                                 fix="a finite number >= 0, or null")
+            errs[k] = float(v)
     if obs is None and exp is None and best is None:
         raise InputError("nothing to overlay: no 'limits', 'expected' or 'bestfit' block",
                          field="limits", source=src,
@@ -139,7 +155,8 @@ def load_overlay(path: str | Path, label: str | None = None) -> Overlay:
     if label is None:
         parts = [str(d.get("dataset") or ""), str(d.get("method") or "")]
         label = " ".join(p for p in parts if p) or Path(path).stem
-    return Overlay(label=label, cl=float(cl), observed=obs, expected=exp, bestfit=best)
+    return Overlay(label=label, cl=float(cl), observed=obs, expected=exp, bestfit=best,
+                   bestfit_err=errs)
 
 
 def load_profile_mass(path: str | Path

@@ -254,8 +254,15 @@ def _draw_overlays(ax, spec: PlotSpec) -> None:
             ax.plot(ov.observed["mass_MeV"], ov.observed["observed"], "-", color=c, lw=2.2,
                     zorder=5.3, label=f"{tag}observed {cl}% CL upper limit")
         if ov.bestfit is not None and ov.bestfit[1] > 0:
-            ax.plot([ov.bestfit[0]], [ov.bestfit[1]], "*", color=c, mec="white", mew=0.8,
-                    ms=16, zorder=6, label=f"{tag}best fit")
+            e = ov.bestfit_err or {}
+            xerr = ([[e["mass_err_low"]], [e["mass_err_high"]]]
+                    if "mass_err_low" in e and "mass_err_high" in e else None)
+            yerr = ([[min(e["g_err_low"], 0.999 * ov.bestfit[1])], [e["g_err_high"]]]
+                    if "g_err_low" in e and "g_err_high" in e else None)
+            lab = f"{tag}best fit" + (r" ($\pm1\sigma$)" if xerr or yerr else "")
+            ax.errorbar([ov.bestfit[0]], [ov.bestfit[1]], xerr=xerr, yerr=yerr, fmt="*",
+                        color=c, mec="white", mew=0.8, ms=16, capsize=3, lw=1.5, zorder=6,
+                        label=lab)
 
 
 def _secondary_eps(ax) -> None:

@@ -41,6 +41,9 @@ CASES: dict[str, tuple[object, list[str], str, int | None, str]] = {
         "no limits, expected or bestfit block"),
     "overlay_bestfit_without_g.json": (
         {"bestfit": {"mass_MeV": 16.9}}, OVERLAY, "bestfit.g", None, "best fit without g"),
+    "overlay_negative_bestfit_error.json": (
+        {"bestfit": {"mass_MeV": 16.9, "g": 5e-4, "g_err_low": -1e-4}}, OVERLAY,
+        "bestfit.g_err_low", None, "negative error of the best fit"),
     "overlay_bad_cl.json": (
         {"cl": 90, "limits": {"mass_MeV": M, "observed": [1e-4] * 3}}, OVERLAY, "cl", None,
         "confidence level in percent"),
