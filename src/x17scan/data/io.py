@@ -3,7 +3,8 @@
 Formats (all carry the columns of :mod:`x17scan.data.scantable`, the units and the metadata):
 
 * **CSV** (``.csv``): ``#`` comment lines first, ``# key: value`` for metadata (values that are
-  not plain one-line strings are JSON), ``# units: sqrt_s=MeV e_beam=MeV ...``; then one header
+  not plain one-line strings are JSON; keys that are not simple names go into one
+  ``# x17scan-meta: {json}`` line), ``# units: sqrt_s=MeV e_beam=MeV ...``; then one header
   line of column names and one comma-separated line per point. Floats are written with the
   shortest representation that round-trips exactly.
 * **Parquet** (``.parquet``, ``.pq``): one column per table column; the schema metadata key
@@ -26,6 +27,7 @@ import io as _io
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,11 @@ SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parque
 """File suffix -> format."""
 
 TREE_NAME = "scan"
+
+# metadata keys written as "# key: value" in CSV; others go into one JSON comment line
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_META_JSON_KEY = "x17scan-meta"
+_RESERVED_KEYS = {"format", "units", _META_JSON_KEY}
 
 # unit spellings accepted as equivalent to the canonical ones of UNITS (lower case)
 _UNIT_ALIASES: dict[str, set[str]] = {
@@ -120,10 +127,14 @@ def to_csv_string(table: ScanTable) -> str:
     """The CSV form of ``table`` (what :func:`write_table` writes to a ``.csv``)."""
     out = _io.StringIO()
     out.write(f"# format: {FORMAT}\n")
+    awkward: dict[str, Any] = {}
     for key, value in table.meta.items():
-        if key in ("format", "units"):
+        if key in _RESERVED_KEYS or not _KEY_RE.match(key):
+            awkward[key] = value
             continue
         out.write(f"# {key}: {_meta_value_to_text(value)}\n")
+    if awkward:  # keys that cannot be written as "# key: value"
+        out.write(f"# {_META_JSON_KEY}: {json.dumps(_jsonable(awkward), ensure_ascii=False)}\n")
     out.write("# units: " + " ".join(f"{c}={UNITS[c]}" for c in COLUMNS if UNITS[c]) + "\n")
     out.write(",".join(COLUMNS) + "\n")
     cols = table.columns()
@@ -185,9 +196,15 @@ def _parse_csv(text: str) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[s
         if stripped.startswith("#"):
             key, sep, value = stripped[1:].partition(":")
             key = key.strip()
-            if sep and key and key.replace("_", "").replace("-", "").replace(".", "").isalnum():
+            if sep and _KEY_RE.match(key):
                 if key == "units":
                     units = _parse_units(value.strip())
+                elif key == _META_JSON_KEY:
+                    extra = _meta_value_from_text(value.strip())
+                    if not isinstance(extra, dict):
+                        raise InputError(f"'{_META_JSON_KEY}' comment is not a JSON object",
+                                         field="meta", fix="re-write the file with x17scan")
+                    meta.update(extra)
                 elif key != "format":
                     meta[key] = _meta_value_from_text(value.strip())
             continue
