@@ -222,7 +222,7 @@ def _finite_pos(v: float, fld: str, fix: str, allow_zero: bool = False,
 
 def _validate(p: ScanPlan) -> None:
     if not p.points:
-        raise _err("the plan has no points", "points", "give at least one [[points]] entry")
+        raise _err("the plan has no points", "points", "give at least one point")
     if not (math.isfinite(p.bes) and 0 <= p.bes < 0.1):
         raise _err(f"bes = {p.bes} is not a relative spread in [0, 0.1)", "beam.bes",
                    "give the relative beam-energy spread, e.g. 0.0025 for 0.25 %")
@@ -325,8 +325,9 @@ def _plan_from_dict(d: Mapping[str, Any]) -> ScanPlan:
     _check_keys(tgt, _TARGET_KEYS, "target.")
     raw_points = d.get("points")
     if not isinstance(raw_points, list) or not raw_points:
-        raise InputError("no [[points]] given", field="points",
-                         fix="add [[points]] tables with e_beam and pot")
+        raise InputError("the plan has no points", field="points",
+                         fix="add one points table (double-bracketed) per point, with e_beam "
+                         "and pot")
     rel = float(_num(beam, "pot_rel_err", 0.003, "beam."))
     pts = []
     for i, rp in enumerate(raw_points):

@@ -1,0 +1,298 @@
+"""Validation studies on simulation (``x17scan simulate --study NAME``).
+
+* :func:`offres`: the off-resonance checks of the seeds (M. Raggi, 66th LNF Scientific
+  Committee, Nov. 2023, "First look at Run III off resonance data set"): stability of
+  N(2cl)/PoT over the five 402.5 MeV runs (constant fit, chi^2, RMS), the trend of the
+  below-resonance points (linear fit, RMS of the residuals) and the beam-background fraction
+  from the no-target runs; figures of the cluster energy vs radius, of the two-body
+  energy-angle correlation and of N/(PoT B) vs sqrt(s).
+* :func:`padme_shape`: simulated B per PoT and signal efficiency against PADME's full simulation
+  (the ``bkg_per_pot`` and ``sig_eff`` columns of ``x17scan.data.load("padme-run3")``) on its
+  52 periods, after one global normalisation each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from x17scan import atomic
+
+
+def _fig_style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(mplhep.style.ROOT)
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix[1:], bbox_inches="tight")
+
+
+def constant_fit(y: np.ndarray, err: np.ndarray) -> dict[str, float]:
+    """Weighted mean of ``y`` with errors ``err``: value, error, chi^2, ndf, p-value and the
+    relative RMS of y."""
+    from scipy.stats import chi2
+
+    w = 1.0 / err**2
+    m = float(np.sum(w * y) / np.sum(w))
+    c2 = float(np.sum(w * (y - m) ** 2))
+    ndf = y.size - 1
+    return {"mean": m, "err": float(1 / math.sqrt(np.sum(w))), "chi2": c2, "ndf": ndf,
+            "p": float(chi2.sf(c2, ndf)) if ndf > 0 else 1.0,
+            "rms_rel": float(np.std(y) / m)}
+
+
+def linear_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> dict[str, Any]:
+    """Weighted straight line y = a + b (x - mean x): parameters, chi^2, ndf, p-value and the
+    relative RMS of the residuals."""
+    from scipy.stats import chi2
+
+    w = 1.0 / err**2
+    x0 = float(np.sum(w * x) / np.sum(w))
+    a_mat = np.column_stack([np.ones_like(x), x - x0])
+    cov = np.linalg.inv(a_mat.T @ (w[:, None] * a_mat))
+    par = cov @ (a_mat.T @ (w * y))
+    res = y - a_mat @ par
+    c2 = float(np.sum(w * res**2))
+    ndf = y.size - 2
+    return {"a": float(par[0]), "b": float(par[1]), "x0": x0, "cov": cov.tolist(), "chi2": c2,
+            "ndf": ndf, "p": float(chi2.sf(c2, ndf)) if ndf > 0 else 1.0,
+            "rms_rel": float(np.std(res / (a_mat @ par)))}
+
+
+# -- off resonance --------------------------------------------------------------------------------
+def offres(options, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
+           fresh: bool = False, progress: bool = True) -> str:
+    """Run the off-resonance study; writes ``offres.json`` and figures to ``out``."""
+    from x17scan.sim.pipeline import simulate, validate
+
+    opts = dataclasses.replace(options, signal_mass=None, write_events="selected",
+                               format="parquet")
+    plan = validate(dataclasses.replace(opts, kinds=("over", "below", "no-target",
+                                                     "on-resonance")))
+    ref = {p.e_beam for p in plan.points if p.kind == "no-target"}
+    keep = [p for p in plan.points if p.kind in ("over", "below", "no-target")
+            or (p.kind == "on-resonance" and any(abs(p.e_beam - e) < 0.05 for e in ref))]
+    plan = plan.replace(points=tuple(keep))
+    out = Path(out)
+    res = simulate(opts, out, workers=workers, scheduler=scheduler, fresh=fresh,
+                   progress=progress, plan=plan)
+    s = res.summary
+    doc: dict[str, Any] = {"options": opts.to_dict()}
+
+    over = s[s.kind == "over"].sort_values("run")
+    y = over.nobs_2cl.to_numpy() / over.pot.to_numpy()
+    e = np.sqrt(over.nobs_2cl.to_numpy()) / over.pot.to_numpy()
+    doc["over"] = {"runs": over.run.tolist(), "n_over_pot": y.tolist(), "err": e.tolist(),
+                   "fit": constant_fit(y, e)}
+    below = s[s.kind == "below"].sort_values("sqrt_s")
+    yb = below.nobs_2cl.to_numpy() / below.pot.to_numpy()
+    eb = np.sqrt(below.nobs_2cl.to_numpy()) / below.pot.to_numpy()
+    doc["below"] = {"sqrt_s": below.sqrt_s.tolist(), "n_over_pot": yb.tolist(),
+                    "err": eb.tolist(), "fit": linear_fit(below.sqrt_s.to_numpy(), yb, eb)}
+    nt = s[s.kind == "no-target"]
+    rows = []
+    for _, r in nt.iterrows():
+        tgt = s[(s.kind != "no-target") & (np.abs(s.e_beam - r.e_beam) < 0.05)]
+        b_t = float(tgt.bkg_2cl.mean()) if len(tgt) else float("nan")
+        rows.append({"e_beam": r.e_beam, "b_notarget_per_pot": r.bkg_2cl,
+                     "b_notarget_err": r.bkg_err_2cl, "b_target_per_pot": b_t,
+                     "ratio": r.bkg_2cl / b_t if b_t == b_t else float("nan")})
+    doc["no_target"] = {"rows": rows, "seeds_ratio": 1e-8 / 3e-6,
+                        "halo_rate_per_pot": res.plan.halo_rate_per_pot,
+                        "note": "halo model (x17scan.sim.halo), rate from the plan"}
+    figs = _offres_figures(res, doc, out)
+    doc["figures"] = figs
+    atomic.write_text(out / "offres.json", json.dumps(doc, indent=1, default=float))
+    f = doc["over"]["fit"]
+    lf = doc["below"]["fit"]
+    lines = [
+        f"over resonance (402.5 MeV, {len(y)} runs): N/PoT = {f['mean']:.4g} +- {f['err']:.2g}, "
+        f"chi2/ndf = {f['chi2']:.2f}/{f['ndf']} (p = {f['p']:.2f}), RMS = "
+        f"{100 * f['rms_rel']:.2f} % (seeds: ~0.7 %, statistics)",
+        f"below resonance ({len(yb)} points): slope {lf['b']:.3g} per MeV, chi2/ndf = "
+        f"{lf['chi2']:.2f}/{lf['ndf']} (p = {lf['p']:.2f}), RMS of residuals "
+        f"{100 * lf['rms_rel']:.2f} % (seeds: < 1 %)",
+    ]
+    for r in rows:
+        lines.append(f"no target at {r['e_beam']:.1f} MeV: 2cl/PoT = {r['b_notarget_per_pot']:.3g}"
+                     f", fraction of the target yield = {r['ratio']:.2g} (seeds: 1e-8/3e-6 = "
+                     f"{1e-8 / 3e-6:.2g})")
+    lines.append(f"figures: {', '.join(figs)}")
+    return "\n".join(lines)
+
+
+def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
+    from x17scan.physics.constants import M_E
+    from x17scan.sim.io import read_events
+
+    plt = _fig_style()
+    ev = read_events(out)
+    names = []
+    over_idx = [pr.index for pr in res.points if pr.point.kind == "over"]
+    sel = ev[ev.point.isin(over_idx) & (ev.process.isin([0, 1]))]
+    e = np.concatenate([sel.reco_e1, sel.reco_e2])
+    r = np.concatenate([np.hypot(sel.reco_x1, sel.reco_y1), np.hypot(sel.reco_x2, sel.reco_y2)])
+    fig, ax = plt.subplots(figsize=(9, 7))
+    h = ax.hist2d(r, e, bins=(60, 60), cmap="viridis", cmin=1)
+    fig.colorbar(h[3], ax=ax, label="clusters")
+    ax.set_xlabel("cluster radius R (mm)")
+    ax.set_ylabel("cluster energy (MeV)")
+    ax.set_title("Selected clusters, 402.5 MeV (simulation)", fontsize=16)
+    _save(fig, out / "cluster_energy_vs_radius.png")
+    plt.close(fig)
+    names.append("cluster_energy_vs_radius.png")
+
+    dist = 3640.4
+    th = np.arctan(r / dist) * 1e3
+    fig, ax = plt.subplots(figsize=(9, 7))
+    h = ax.hist2d(th, e, bins=(60, 60), cmap="viridis", cmin=1)
+    fig.colorbar(h[3], ax=ax, label="clusters")
+    eb = 402.5
+    t = np.linspace(th.min(), th.max(), 200) * 1e-3
+    # elastic two-body on an electron at rest, massless limit: E' = E/(1 + E (1 - cos)/m_e)
+    ax.plot(t * 1e3, eb / (1 + eb * (1 - np.cos(t)) / M_E), "r--", lw=2,
+            label=r"$E/(1 + E(1-\cos\theta)/m_e)$")
+    ax.set_xlabel(r"cluster polar angle $\theta$ (mrad)")
+    ax.set_ylabel("cluster energy (MeV)")
+    ax.legend(fontsize=14)
+    ax.set_title("Two-body energy-angle correlation, 402.5 MeV", fontsize=16)
+    _save(fig, out / "energy_vs_angle.png")
+    plt.close(fig)
+    names.append("energy_vs_angle.png")
+
+    s = res.summary
+    tgt = s[s.kind.isin(["over", "below"])]
+    ratio = tgt.nobs_2cl / (tgt.pot * tgt.bkg_2cl)
+    err = np.sqrt(tgt.nobs_2cl) / (tgt.pot * tgt.bkg_2cl)
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for kind, mk in (("below", "o"), ("over", "s")):
+        m = (tgt.kind == kind).to_numpy()
+        x = tgt.sqrt_s.to_numpy()[m] + (0.02 * tgt.run.to_numpy()[m] if kind == "over" else 0)
+        ax.errorbar(x, ratio.to_numpy()[m], err.to_numpy()[m], fmt=mk, label=kind)
+    ax.axhline(1, color="gray", ls="--")
+    ax.set_xlabel("sqrt(s) (MeV)")
+    ax.set_ylabel(r"$N_{2cl}/(N_{PoT} B)$")
+    ax.legend()
+    ax.set_title("Off-resonance points (simulation; over-resonance runs offset)", fontsize=14)
+    _save(fig, out / "ratio_vs_sqrts.png")
+    plt.close(fig)
+    names.append("ratio_vs_sqrts.png")
+    return names
+
+
+# -- PADME shape ----------------------------------------------------------------------------------
+def compare_shape(sim: np.ndarray, ref: np.ndarray, sim_err: np.ndarray,
+                  ref_err: np.ndarray) -> dict[str, Any]:
+    """One global factor k minimising sum ((k sim - ref)/sigma)^2 (sigma from both errors);
+    per-point deviations k sim/ref - 1 and the largest one."""
+    sig2 = ref_err**2 + sim_err**2 * (ref / sim) ** 2
+    k = float(np.sum(sim * ref / sig2) / np.sum(sim * sim / sig2))
+    dev = k * sim / ref - 1.0
+    pull = (k * sim - ref) / np.sqrt(ref_err**2 + (k * sim_err) ** 2)
+    i = int(np.argmax(np.abs(dev)))
+    return {"factor": k, "deviation": dev.tolist(), "pull": pull.tolist(),
+            "max_abs_deviation": float(abs(dev[i])), "argmax": i,
+            "chi2": float(np.sum(pull**2)), "ndf": int(dev.size - 1)}
+
+
+def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
+                fresh: bool = False, progress: bool = True) -> str:
+    """Simulate PADME's 52 periods and compare B and the signal efficiency with PADME's full
+    simulation after one global normalisation each; writes ``padme_shape.json``,
+    ``padme_shape.csv`` and ``padme_shape.png`` to ``out``."""
+    from x17scan.data import load
+    from x17scan.sim.pipeline import simulate, validate
+
+    opts = dataclasses.replace(options, signal_mass=None, write_events="none",
+                               kinds=("on-resonance", "below"))
+    plan = validate(opts)
+    out = Path(out)
+    res = simulate(opts, out, workers=workers, scheduler=scheduler, fresh=fresh,
+                   progress=progress, plan=plan)
+    padme = load("padme-run3")
+    s = res.summary.set_index("period")
+    per = padme.period
+    b_sim = s.loc[per, "bkg_2cl"].to_numpy()
+    b_err = s.loc[per, "bkg_err_2cl"].to_numpy()
+    e_sim = s.loc[per, "eff_2cl"].to_numpy()
+    e_err = s.loc[per, "eff_err_2cl"].to_numpy()
+    cb = compare_shape(b_sim, padme.bkg_per_pot, b_err, padme.bkg_per_pot_err)
+    ce = compare_shape(e_sim, padme.sig_eff, e_err, padme.sig_eff_err)
+    import pandas as pd
+
+    table = pd.DataFrame({
+        "period": per, "sqrt_s": padme.sqrt_s, "B_padme": padme.bkg_per_pot, "B_sim": b_sim,
+        "B_sim_err": b_err, "B_dev": cb["deviation"], "eff_padme": padme.sig_eff,
+        "eff_sim": e_sim, "eff_sim_err": e_err, "eff_dev": ce["deviation"],
+        "used": padme.used})
+    with atomic.atomic_open(out / "padme_shape.csv", "w") as fh:
+        table.to_csv(fh, index=False, float_format="%.6g")
+    doc = {"options": opts.to_dict(), "B": cb, "eff": ce,
+           "explanation": _NORMALISATION_NOTE,
+           "fit_points_only": {
+               "B": compare_shape(b_sim[padme.used], padme.bkg_per_pot[padme.used],
+                                  b_err[padme.used], padme.bkg_per_pot_err[padme.used]),
+               "eff": compare_shape(e_sim[padme.used], padme.sig_eff[padme.used],
+                                    e_err[padme.used], padme.sig_eff_err[padme.used])}}
+    atomic.write_text(out / "padme_shape.json", json.dumps(doc, indent=1))
+    _shape_figure(table, cb, ce, out / "padme_shape.png")
+    lines = [f"{'per':>4} {'sqrt_s':>8} {'B_padme':>10} {'B_sim':>10} {'dB%':>6} "
+             f"{'eff_padme':>9} {'eff_sim':>8} {'deff%':>6}"]
+    for _, r in table.sort_values("sqrt_s").iterrows():
+        lines.append(f"{int(r.period):>4} {r.sqrt_s:8.4f} {r.B_padme:10.4g} {r.B_sim:10.4g} "
+                     f"{100 * r.B_dev:6.2f} {r.eff_padme:9.4f} {r.eff_sim:8.4f} "
+                     f"{100 * r.eff_dev:6.2f}")
+    lines.append(f"B: global factor PADME/sim = {cb['factor']:.4f}, largest deviation "
+                 f"{100 * cb['max_abs_deviation']:.2f} % (period {int(per[cb['argmax']])}), "
+                 f"chi2/ndf = {cb['chi2']:.1f}/{cb['ndf']}")
+    lines.append(f"eff: global factor PADME/sim = {ce['factor']:.4f}, largest deviation "
+                 f"{100 * ce['max_abs_deviation']:.2f} % (period {int(per[ce['argmax']])}), "
+                 f"chi2/ndf = {ce['chi2']:.1f}/{ce['ndf']}")
+    return "\n".join(lines)
+
+
+_NORMALISATION_NOTE = (
+    "The factors absorb what the fast simulation does not model or models differently from "
+    "PADME's Geant4 + BabaYaga chain: the NLO normalisation beyond the K-factor fit (which is "
+    "only valid near the scan), efficiencies of the real reconstruction and selection that are "
+    "not public (cluster quality, timing, pile-up in data, dead crystals), the exact selection "
+    "(inferred from plot macros, docs/detector.md §9.2) and the electron-motion model in the "
+    "signal generator of PADME (not public). Only the shape versus sqrt(s) is compared.")
+
+
+def _shape_figure(table, cb, ce, path: Path) -> None:
+    plt = _fig_style()
+    fig, axes = plt.subplots(2, 1, figsize=(10, 9), sharex=True)
+    for ax, col, err, ref, c, lab in (
+            (axes[0], "B_sim", "B_sim_err", "B_padme", cb, "B per PoT"),
+            (axes[1], "eff_sim", "eff_sim_err", "eff_padme", ce, "signal efficiency")):
+        ratio = c["factor"] * table[col] / table[ref]
+        err_r = c["factor"] * table[err] / table[ref]
+        used = table.used.to_numpy()
+        ax.errorbar(table.sqrt_s[used], ratio[used], err_r[used], fmt="o", ms=4,
+                    label="fit points")
+        ax.errorbar(table.sqrt_s[~used], ratio[~used], err_r[~used], fmt="s", ms=4,
+                    mfc="none", label="not fitted")
+        tol = 0.02 if col == "B_sim" else 0.03
+        ax.axhspan(1 - tol, 1 + tol, color="gray", alpha=0.2, label=f"$\\pm${100 * tol:.0f} %")
+        ax.axhline(1, color="k", lw=1)
+        ax.set_ylabel(f"{c['factor']:.3f} x sim / PADME")
+        ax.set_title(f"{lab}: largest deviation {100 * c['max_abs_deviation']:.2f} %",
+                     fontsize=14)
+        ax.legend(fontsize=11, loc="lower left")
+    axes[1].set_xlabel("sqrt(s) (MeV)")
+    _save(fig, path)
+    plt.close(fig)
