@@ -71,3 +71,41 @@ def test_duplicate_sqrt_s_refused_unless_unused():
     with pytest.raises(InputError, match="duplicated"):
         ScanTable.from_columns(c)
     ScanTable.from_columns({**c, "used": [True, True, False, True]})
+
+
+MORE_BAD = {
+    "relative pot_err": (lambda c: c["pot_err"].__setitem__(1, 0.003), "pot_err", 1),
+    "relative bkg err": (lambda c: c["bkg_per_pot_err"].__setitem__(2, 0.004),
+                         "bkg_per_pot_err", 2),
+    "eff err in percent": (lambda c: c["sig_eff_err"].__setitem__(0, 4.0), "sig_eff_err", 0),
+    "huge period": (lambda c: c.update(period=[0, 1, 1e30, 3]), "period", 2),
+    "used 2": (lambda c: c.update(used=np.array([1, 2, 1, 1])), "used", 1),
+    "no rows": (lambda c: c.update({k: v[:0] for k, v in c.items()}), "rows", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE_BAD))
+def test_more_bad_input(case):
+    fn, field, row = MORE_BAD[case]
+    with pytest.raises(InputError) as info:
+        ScanTable.from_columns(_mutate(case, fn))
+    assert info.value.field == field and info.value.row == row and "fix:" in str(info.value)
+
+
+def test_numeric_used_and_string_cells():
+    c = {k: np.array([str(x) for x in v]) for k, v in columns().items()}
+    t = ScanTable.from_columns({**c, "used": np.array([1.0, 0.0, 1.0, 1.0])})
+    assert t.n_used == 3 and t.equals(ScanTable.from_columns({**columns(),
+                                                              "used": [1, 0, 1, 1]}))
+
+
+def test_ratio_rel_err_and_checksum(tmp_path):
+    t = ScanTable.from_columns(columns())
+    # sigma_rel = sqrt((3e7/1e10)^2 + 1/3.5e4 + (1.5e-8/3.5e-6)^2), by hand
+    expected = np.sqrt(3e-3**2 + 1 / 3.5e4 + (1.5e-8 / 3.5e-6) ** 2)
+    np.testing.assert_allclose(t.ratio_rel_err, expected, rtol=1e-14)
+    assert t.checksum() == ScanTable.from_columns(columns()).checksum()
+    assert t.checksum() != t.replace(n_obs=np.full(4, 3.6e4)).checksum()
+    assert t.checksum() == t.with_meta(name="other").checksum()
+    t.write(tmp_path / "t.parquet")
+    assert ScanTable.read(tmp_path / "t.parquet").equals(t)
