@@ -22,6 +22,9 @@ from x17scan.stats.result import Result
 DEFAULT_MASS_GRID = "16.22:17.72:0.02"
 """PADME's observed-limit grid: 76 masses (padme-run3-method.md §11)."""
 
+METHOD_MODULES = {"profile": "x17scan.stats.profile", "padme-run3": "x17scan.stats.padme_run3"}
+"""Where each built-in statistical method lives (imported on demand)."""
+
 DEFAULT_SEED = 1
 """Default root seed: the same command gives the same result; change it with ``--seed``."""
 
@@ -88,12 +91,13 @@ def prepare(*, dataset: str | None = None, scan_table: str | Path | None = None,
             scheduler: str | None = None, outdir: str | Path = "x17scan-out", fresh: bool = False,
             progress: bool = True, method_options: dict[str, Any] | None = None) -> Job:
     """Validate every input and build the method; raises InputError and writes nothing."""
-    import x17scan.stats.padme_run3
-    import x17scan.stats.profile  # noqa: F401 - both imports register their method
+    import importlib
 
+    if method in METHOD_MODULES:  # importing the module registers the method
+        importlib.import_module(METHOD_MODULES[method])
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", field="--method",
-                         fix=f"use one of {', '.join(sorted(METHODS))}")
+                         fix=f"use one of {', '.join(sorted(set(METHODS) | set(METHOD_MODULES)))}")
     if not 0.5 <= cl < 1.0:
         raise InputError(f"confidence level {cl} outside [0.5, 1)", field="--cl",
                          fix="give a fraction, e.g. 0.90 or 0.95")
@@ -166,8 +170,9 @@ def execute(job: Job, *, html: bool = True, figures: bool = True) -> tuple[Resul
     # the analysed table travels with its result: exports and re-analyses need nothing else
     written = [write_table(job.table, job.outdir / "scan_table.csv"), job.outdir / "result.json"]
     result.to_json(written[1])
-    run = provenance.run_info(elapsed_s=round(elapsed, 3), workers=job.options.workers,
-                              scheduler=job.options.scheduler, **diag_exec, **opt_exec)
+    run = provenance.run_info(**{**diag_exec, **opt_exec, "elapsed_s": round(elapsed, 3),
+                                 "workers": job.options.workers,
+                                 "scheduler": job.options.scheduler})
     import json
 
     atomic.write_text(job.outdir / "run.json", json.dumps(run, indent=1, sort_keys=True,

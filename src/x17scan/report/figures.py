@@ -25,6 +25,15 @@ def _arr(block: Mapping[str, Any], key: str) -> np.ndarray:
     return np.asarray([np.nan if v is None else v for v in block.get(key, [])], dtype=float)
 
 
+def z_text(block: Mapping[str, Any], key: str) -> str:
+    """``"= 2.31"``, or ``"> 2.10"`` when toys only bound Z (no toy beyond the observation)."""
+    z = block.get(key)
+    if z is not None and np.isfinite(z):
+        return f"= {z:.2f}"
+    lo = block.get(f"{key}_lo")
+    return f"> {lo:.2f}" if lo is not None else "= n/a"
+
+
 def _method_label(result) -> str:
     return {"padme-run3": "PADME Run III method", "profile": "profile likelihood"}.get(
         result.method, result.method)
@@ -66,13 +75,18 @@ def plot_ratio(result, axes=None):
     order = np.argsort(s)
     b = _arr(f, "b_only")
     if b.size:
-        ax.plot(s[order], b[order], "-", color="#3f90da", lw=2, label="background-only fit")
+        cs, cb = ((_arr(f, "curve_sqrt_s"), _arr(f, "curve_b_only")) if "curve_b_only" in f
+                  else (s[order], b[order]))
+        ax.plot(cs, cb, "-", color="#3f90da", lw=2, label="background-only fit")
     sb = _arr(f, "s_plus_b")
     if sb.size:
-        grid_s = _arr(f, "curve_sqrt_s") if "curve_sqrt_s" in f else s[order]
-        curve = _arr(f, "curve_s_plus_b") if "curve_s_plus_b" in f else sb[order]
-        ax.plot(grid_s, curve, "-", color="#bd1f01", lw=2,
-                label=f.get("s_plus_b_label", "best signal + background fit"))
+        cs, csb = ((_arr(f, "curve_sqrt_s"), _arr(f, "curve_s_plus_b")) if "curve_s_plus_b" in f
+                   else (s[order], sb[order]))
+        text = f.get("s_plus_b_label")
+        if text is None and f.get("s_plus_b_mass_MeV") is not None and f.get("s_plus_b_g"):
+            text = (f"signal + background: $M_X$ = {f['s_plus_b_mass_MeV']:.2f} MeV, "
+                    f"$g_{{ve}}$ = {f['s_plus_b_g'] * 1e4:.2f}$\times 10^{{-4}}$")
+        ax.plot(cs, csb, "-", color="#bd1f01", lw=2, label=text or "signal + background fit")
     ax.set_ylabel(r"$R = N_{2cl}\,/\,(N_{PoT}\,B)$")
     ax.legend(loc="upper right", fontsize=12)
     label(ax, _method_label(result), _dataset_label(result))
@@ -87,7 +101,7 @@ def plot_ratio(result, axes=None):
         lim = max(3.0, float(np.nanmax(np.abs(pulls))) * 1.15)
         axp.set_ylim(-lim, lim)
     axp.set_ylabel("pull (B fit)")
-    axp.set_xlabel(r"$\sqrt{s}$ [MeV]")
+    axp.set_xlabel("√s [MeV]")
     return fig
 
 
@@ -108,10 +122,12 @@ def plot_local_p(result, ax=None):
         ax.text(m.max(), pz * 1.15, f"{z}$\\sigma$", color="#bd1f01", ha="right", va="bottom",
                 fontsize=12)
     ex = result.excess or {}
-    if ex.get("mass_MeV") is not None and ex.get("p_global") is not None:
+    if ex.get("mass_MeV") is not None and ex.get("p_local") is not None:
+        text = f"largest excess: Z$_{{loc}}$ {z_text(ex, 'z_local')}"
+        if ex.get("p_global") is not None:
+            text += f", Z$_{{glob}}$ {z_text(ex, 'z_global')}"
         ax.plot([ex["mass_MeV"]], [max(ex["p_local"], 1e-7)], "v", color="#bd1f01", ms=9,
-                label=(f"largest excess: Z$_{{loc}}$ = {ex['z_local']:.2f}, "
-                       f"Z$_{{glob}}$ = {ex['z_global']:.2f}"))
+                label=text)
     ax.set_yscale("log")
     ax.set_ylim(max(1e-7, min(4e-4, np.nanmin(p_plot) / 4)), 2.0)
     ax.set_xlabel(r"$M_X$ [MeV]")
@@ -201,7 +217,7 @@ def plot_control(result, ax=None):
                 txt = fit.get("chi2"), fit.get("ndf")
                 lab = f"{kind}: $\\chi^2$/ndf = {txt[0]:.1f}/{txt[1]}" if None not in txt else kind
                 ax.plot(s, _arr(fit, "curve"), ls, color=color, lw=1.2, label=lab)
-    ax.set_xlabel(r"$\sqrt{s}$ [MeV]")
+    ax.set_xlabel("√s [MeV]")
     ax.set_ylabel(r"$R = N/(N_{PoT}\,B)$")
     ax.legend(fontsize=11, loc="best")
     label(ax, "control regions", _dataset_label(result))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from x17scan import atomic
+from x17scan.report.figures import z_text
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2em auto;
@@ -66,12 +67,10 @@ def _summary_rows(result) -> list[tuple[str, str]]:
     if ex.get("mass_MeV") is not None:
         rows.append(("largest excess at", f"M_X = {ex['mass_MeV']:.2f} MeV"))
         rows.append(("local significance",
-                     f"p = {_fmt(ex.get('p_local'), '.3g')}, "
-                     f"Z = {_fmt(ex.get('z_local'), '.2f')}σ"))
+                     f"p = {_fmt(ex.get('p_local'), '.3g')}, Z {z_text(ex, 'z_local')}σ"))
         if ex.get("p_global") is not None:
             rows.append(("global significance",
-                         f"p = {_fmt(ex.get('p_global'), '.3g')}, "
-                         f"Z = {_fmt(ex.get('z_global'), '.2f')}σ"))
+                         f"p = {_fmt(ex.get('p_global'), '.3g')}, Z {z_text(ex, 'z_global')}σ"))
     bf = result.bestfit or {}
     if bf.get("mass_MeV") is not None and bf.get("g") is not None:
         rows.append(("best fit", f"M_X = {bf['mass_MeV']:.3f} MeV, g_ve = {bf['g']:.3g}"))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from x17scan.report.figures import z_text
+
 
 def _fmt_g(g) -> str:
     return "—" if g is None or not np.isfinite(g) else f"{g:.3g}"
@@ -35,11 +37,11 @@ def summary_table(result, outdir: str | Path | None = None):
     ex = result.excess or {}
     if ex.get("mass_MeV") is not None:
         t.add_row("largest excess", f"M_X = {ex['mass_MeV']:.2f} MeV")
-        t.add_row("  local", f"p = {ex['p_local']:.3g}  (Z = {ex['z_local']:.2f}σ)")
+        t.add_row("  local", f"p = {ex['p_local']:.3g}  (Z {z_text(ex, 'z_local')}σ)")
         if ex.get("p_global") is not None:
             err = ex.get("p_global_err")
             e = f" ± {err:.2g}" if err else ""
-            t.add_row("  global", f"p = {ex['p_global']:.3g}{e}  (Z = {ex['z_global']:.2f}σ)")
+            t.add_row("  global", f"p = {ex['p_global']:.3g}{e}  (Z {z_text(ex, 'z_global')}σ)")
     bf = result.bestfit or {}
     if bf.get("g") is not None and bf.get("mass_MeV") is not None:
         t.add_row("best fit", f"M_X = {bf['mass_MeV']:.3f} MeV, g_ve = {_fmt_g(bf['g'])}")
