@@ -144,11 +144,9 @@ def bisect_log(fn: Callable[[Array], Array], lo: Array, hi: Array, n_iter: int =
 
 
 def mu_scale(model: Any) -> Array:
-    """A rough 1-sigma scale of mu per mass, 1/sqrt(sum s^2/V) with V = b(1 + b sigma^2)
-    (no profiling): where root searches start."""
-    v = model.b * (1.0 + model.b * model.sigma ** 2)
-    info = (model.s0 ** 2 / v[None, :]).sum(-1)
-    return 1.0 / np.sqrt(np.maximum(info, 1e-300))
+    """A rough 1-sigma scale of mu per mass (the model's ``mu_scale``): where root searches
+    start."""
+    return np.asarray(model.mu_scale(), dtype=float)
 
 
 class AsymptoticCalculator:
@@ -572,9 +570,8 @@ def _array_digest(a: Any) -> str:
 
 
 def _model_fingerprint(model: Any) -> dict[str, Any]:
-    parts = {k: _array_digest(getattr(model, k)) for k in ("n_obs", "b", "sigma", "tau", "s0",
-                                                            "a", "c", "masses")
-             if getattr(model, k, None) is not None}
+    parts: dict[str, Any] = {k: _array_digest(v) for k, v in sorted(vars(model).items())
+                             if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
     parts["kind"] = type(model).__name__
     parts["background"] = getattr(model, "background", None)
     parts["efficiency"] = getattr(model, "efficiency", None)

@@ -339,6 +339,23 @@ class ScanModel:
                 h_ll[..., 1, 0] += uv
         return DataTerms(f, grad_g, grad_l, h_gg, h_gl, h_ll)
 
+    def mu_scale(self) -> Array:
+        """Rough 1-sigma scale of mu per mass, 1/sqrt(sum s^2/V), V = b (1 + b sigma^2), without
+        profiling: where root searches start."""
+        v = self.b * (1.0 + self.b * self.sigma ** 2)
+        info = (self.s0 ** 2 / v[None, :]).sum(-1)
+        return 1.0 / np.sqrt(np.maximum(info, 1e-300))
+
+    def whitened(self, glob: Array) -> tuple[Array, Array | None]:
+        """Whitened signal templates s/sqrt(V) (n_masses, n) and the free background directions
+        (2, n) (None if K is constrained) at the background-only fit ``glob`` (Rice formula)."""
+        lam = (glob[1] + glob[2] * self.x) * self.b
+        w = 1.0 / np.sqrt(lam * (1.0 + lam * self.sigma ** 2))
+        dirs = None
+        if self.background == "free":
+            dirs = np.stack([self.b * w, self.x * self.b * w])
+        return self.s0 * w[None, :], dirs
+
     # -- fused kernels (numba): what the fitter calls ----------------------------------------------
     def _kargs(self) -> tuple[Any, ...]:
         k = self._cache.get("kargs")

@@ -182,6 +182,12 @@ class SignalModel:
             out.append(Nuisance("bes", "shape", float(self.bes_err), "bes"))
         return tuple(out)
 
+    def nuisance_names(self) -> tuple[str, ...]:
+        """Names in likelihood order: the normalisation (if any) first, then the shapes."""
+        nl = self.nuisance_list
+        return tuple(n.name for n in nl if n.kind == "norm") + tuple(
+            n.name for n in nl if n.kind == "shape")
+
     def describe(self) -> dict[str, Any]:
         """JSON-able description for ``result.json``."""
         return {"lineshape": self.lineshape, "spin": self.spin, "params": self.nominal_params,
