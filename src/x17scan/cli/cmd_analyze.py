@@ -42,8 +42,10 @@ def register(app: typer.Typer) -> None:
         html: bool = typer.Option(True, "--html/--no-html", help="Write report.html."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary."),
     ) -> None:
-        """Analyse a scan: CLs upper limits on g_ve vs M_X with expected bands, local and
-        global significance. Writes result.json, run.json, figures/ and report.html to --out."""
+        """Analyse a scan: CLs limits on g_ve vs M_X, expected bands, local/global significance.
+
+        Writes result.json, scan_table.csv, run.json, figures/ and report.html to --out.
+        """
         from rich.console import Console
 
         from x17scan import analysis
