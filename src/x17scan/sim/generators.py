@@ -295,8 +295,11 @@ class BackgroundGenerator:
             ep, pp = _pos_fourvec(inc)
             tot_e = ep + M_E
             tot_p = pp + pe
-            w = np.sqrt(tot_e**2 - np.einsum("ij,ij->i", tot_p, tot_p))
-            sig = self._sigma(w)
+            w = np.sqrt(np.maximum(tot_e**2 - np.einsum("ij,ij->i", tot_p, tot_p), 0.0))
+            # a positron that radiated almost all its energy can end below threshold
+            ok = w > 2.001 * M_E
+            sig = np.zeros(m)
+            sig[ok] = self._sigma(w[ok])
             keep = rng.random(m) * self.sigma_env < sig
             # count proposals only up to the last event we keep, so the estimate is unbiased
             idx = np.flatnonzero(keep)[:need]
