@@ -303,14 +303,15 @@ def _evaluate(th, vv, r, w, x, eres, g2, nzi, nzv, vd, jm, aux, hgn, hn, grad, g
 
 
 @_njit(cache=True)
-def lm_rows(r, w, x, ebeam, eres, g2, center, start, tm, tinv, nzi, nzv, anchor_idx, anchor_vd,
-            tol, max_iter, newton, out_theta, out_chi2, out_conv, out_iter, out_edm):
+def lm_rows(r, w, data_idx, x, ebeam, eres, g2, center, start, tm, tinv, nzi, nzv, anchor_idx,
+            anchor_vd, tol, max_iter, newton, out_theta, out_chi2, out_conv, out_iter, out_edm):
     """Fit every row; returns the number of Voigt row evaluations (cost diagnostics).
 
-    ``anchor_idx[b] >= 0`` selects precomputed Voigt values ``anchor_vd[idx]`` (6, n) valid
-    at the row's start (shared by rows with the same start), else they are computed.
+    Row b fits the dataset ``r[data_idx[b]]``, ``w[data_idx[b]]``. ``anchor_idx[b] >= 0``
+    selects precomputed Voigt values ``anchor_vd[idx]`` (6, n) valid at the row's start
+    (shared by rows with the same start), else they are computed.
     """
-    nb = r.shape[0]
+    nb = data_idx.shape[0]
     n = x.shape[0]
     scr = np.empty((6, n))
     u = np.empty(n)
@@ -354,8 +355,10 @@ def lm_rows(r, w, x, ebeam, eres, g2, center, start, tm, tinv, nzi, nzv, anchor_
         else:
             voigt_row(u, th[4] * er, th[3], _A, _L, vd, scr)
             n_voigt += 1
-        chi2 = _evaluate(th, vv, r[b], w[b], x, er, g2[b], nzi, nzv, vd, jm, aux, hgn, hn,
-                         grad, gt, ht, hs)
+        rb = r[data_idx[b]]
+        wb = w[data_idx[b]]
+        chi2 = _evaluate(th, vv, rb, wb, x, er, g2[b], nzi, nzv, vd, jm, aux, hgn, hn, grad, gt,
+                         ht, hs)
         lam = 0.0
         conv = False
         edm = np.inf
@@ -393,8 +396,8 @@ def lm_rows(r, w, x, ebeam, eres, g2, center, start, tm, tinv, nzi, nzv, anchor_
                 th_t[p] = s
             voigt_row(u, th_t[4] * er, th_t[3], _A, _L, vd_t, scr)
             n_voigt += 1
-            c_t = _evaluate(th_t, vv_t, r[b], w[b], x, er, g2[b], nzi, nzv, vd_t, jm, aux,
-                            hgn_t, hn_t, grad_t, gt, ht, hs)
+            c_t = _evaluate(th_t, vv_t, rb, wb, x, er, g2[b], nzi, nzv, vd_t, jm, aux, hgn_t,
+                            hn_t, grad_t, gt, ht, hs)
             if math.isfinite(c_t) and c_t <= chi2 * (1.0 + 1e-15):
                 chi2 = c_t
                 for p in range(7):

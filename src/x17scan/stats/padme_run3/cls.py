@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import norm
+from scipy.special import ndtri
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -61,7 +61,7 @@ def wilson(total: ArrayLike, passed: ArrayLike, level: float = 0.68) -> tuple[F6
     """
     n = np.asarray(total, dtype=np.float64)
     k = np.asarray(passed, dtype=np.float64)
-    kappa = norm.ppf(1.0 - (1.0 - level) / 2.0)
+    kappa = ndtri(1.0 - (1.0 - level) / 2.0)
     k2 = kappa * kappa
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(n > 0, k / n, 0.0)

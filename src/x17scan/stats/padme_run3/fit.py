@@ -135,21 +135,30 @@ def _lm_chunk(problem: PadmeProblem, r: F64, w: F64, eres: F64, g2: F64, center:
     return theta, chi2, conv, n_iter, edm, nv
 
 
-def _numba_rows(problem: PadmeProblem, r: F64, w: F64, eres: F64, g2: F64, center: F64,
-                start: F64, tol: float, max_iter: int, newton: bool):
-    """The compiled kernel on rows; Voigt values at the starts are shared between rows."""
+def _numba_rows(problem: PadmeProblem, r: F64, w: F64, data_idx: NDArray[np.int64], eres: F64,
+                g2: F64, center: F64, start: F64, groups: NDArray[np.int64] | None, tol: float,
+                max_iter: int, newton: bool):
+    """The compiled kernel on rows; Voigt values at the starts are shared between rows.
+
+    ``groups``: rows with equal group id share (E_res, start); if None they are found with
+    ``np.unique`` on (E_res, Gamma_L, BES) of the starts.
+    """
     from x17scan.stats.padme_run3 import _kernel
 
-    b = r.shape[0]
-    key = np.stack([eres, start[:, IGAM], start[:, IBES]], axis=1)
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    b = data_idx.shape[0]
+    if groups is None:
+        key = np.stack([eres, start[:, IGAM], start[:, IBES]], axis=1)
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(groups, return_index=True, return_inverse=True)
     inv = inv.reshape(-1).astype(np.int64)
-    shared = uniq.shape[0] < b
-    if shared:
-        u = problem.e_beam[None, :] - uniq[:, 0:1]
-        anchor_vd = np.empty((uniq.shape[0], 6, problem.n))
-        _kernel.voigt_rows(u, uniq[:, 2] * uniq[:, 0], uniq[:, 1].copy(), anchor_vd)
-        n_anchor = uniq.shape[0]
+    if first.size < b:
+        er_a = eres[first]
+        u = problem.e_beam[None, :] - er_a[:, None]
+        anchor_vd = np.empty((first.size, 6, problem.n))
+        _kernel.voigt_rows(np.require(u, np.float64, ["C", "W"]), start[first, IBES] * er_a,
+                           np.array(start[first, IGAM], dtype=np.float64), anchor_vd)
+        n_anchor = first.size
     else:
         inv = np.full(b, -1, dtype=np.int64)
         anchor_vd = np.zeros((1, 6, problem.n))
@@ -159,32 +168,43 @@ def _numba_rows(problem: PadmeProblem, r: F64, w: F64, eres: F64, g2: F64, cente
     conv = np.empty(b, dtype=np.bool_)
     n_iter = np.empty(b, dtype=np.int64)
     edm = np.empty(b)
-    nv = _kernel.lm_rows(np.ascontiguousarray(r), np.ascontiguousarray(w), problem.x,
-                         problem.e_beam, eres, g2, center, start, problem.T, problem.T_inv,
-                         *_kernel.t_sparsity(problem.T), inv, anchor_vd, tol, max_iter, newton,
-                         theta, chi2, conv, n_iter, edm)
+    # one compiled signature: C-contiguous, writable float64/int64 arrays, plain scalars
+    f8 = lambda a: np.require(a, np.float64, ["C", "W"])  # noqa: E731
+    i8 = lambda a: np.require(a, np.int64, ["C", "W"])  # noqa: E731
+    nzi, nzv = _kernel.t_sparsity(problem.T)
+    nv = _kernel.lm_rows(f8(r), f8(w), i8(data_idx), f8(problem.x), f8(problem.e_beam),
+                         f8(eres), f8(g2), f8(center), f8(start), f8(problem.T),
+                         f8(problem.T_inv), i8(nzi), f8(nzv), i8(inv), f8(anchor_vd),
+                         float(tol), int(max_iter), bool(newton), theta, chi2, conv, n_iter,
+                         edm)
     return theta, chi2, conv, n_iter, edm, int(nv) + n_anchor
 
 
 def fit_sb(problem: PadmeProblem, r: F64, w: F64, eres: F64, g2: F64, center: F64,
            start: F64, nominal: F64 | None = None, tol: float | None = None,
            max_iter: int | None = None, chunk: int | None = None,
-           backend: str | None = None) -> SBFit:
+           backend: str | None = None, data_index: NDArray[np.int64] | None = None,
+           groups: NDArray[np.int64] | None = None) -> SBFit:
     """Batch of S+B fits at fixed (M, g) per row.
 
-    ``r``, ``w`` (B, n); ``eres`` (B,) = E_res(M); ``g2`` (B,) = g^2; ``center`` (B, 7) or
+    ``r``, ``w`` (B, n) datasets, or (D, n) with ``data_index`` (B,) choosing the dataset of
+    each row (no copies); ``eres`` (B,) = E_res(M); ``g2`` (B,) = g^2; ``center`` (B, 7) or
     (7,) auxiliary centres; ``start`` (B, 7) or (7,) start parameters; ``nominal`` (7,) or
-    (B, 7) the retry start (default: ``problem.center``). ``backend``: "numba" (compiled
-    Newton/LM kernel, default when numba works), "numpy" (vectorised Gauss-Newton/LM with
+    (B, 7) the retry start (default: ``problem.center``); ``groups`` (B,) optional ids of rows
+    sharing E_res and start (saves finding them). ``backend``: "numba" (compiled Newton/LM
+    kernel, default when numba works) or "numpy" (vectorised Gauss-Newton/LM with
     ``scipy.special.wofz``, the reference).
     """
     cfg = problem.config
     tol = cfg.fit_edm_tol if tol is None else tol
     max_iter = cfg.fit_max_iter if max_iter is None else max_iter
     chunk = cfg.fit_chunk if chunk is None else chunk
-    r = np.asarray(r, dtype=np.float64)
-    b = r.shape[0]
-    w = np.asarray(w, dtype=np.float64)
+    r = np.ascontiguousarray(r, dtype=np.float64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    if data_index is None:
+        data_index = np.arange(r.shape[0], dtype=np.int64)
+    data_index = np.asarray(data_index, dtype=np.int64)
+    b = data_index.shape[0]
     eres = _broadcast_rows(eres, b)
     g2 = _broadcast_rows(g2, b)
     center = _broadcast_rows(center, b, N_PAR)
@@ -203,23 +223,24 @@ def fit_sb(problem: PadmeProblem, r: F64, w: F64, eres: F64, g2: F64, center: F6
 
         backend = "numba" if HAVE_NUMBA else "numpy"
 
-    def run(rows, st):
+    def run(rows, st, grp):
+        di = data_index[rows]
         if backend == "numba":
-            return _numba_rows(problem, r[rows], w[rows], eres[rows], g2[rows], center[rows],
-                               st, tol, max_iter, cfg.fit_newton)
-        return _lm_chunk(problem, r[rows], w[rows], eres[rows], g2[rows], center[rows], st,
-                         tol, max_iter)
+            return _numba_rows(problem, r, w, di, eres[rows], g2[rows], center[rows], st, grp,
+                               tol, max_iter, cfg.fit_newton)
+        return _lm_chunk(problem, r[di], w[di], eres[rows], g2[rows], center[rows], st, tol,
+                         max_iter)
 
     step = b if backend == "numba" else chunk
     for lo in range(0, b, step):
         sl = slice(lo, min(b, lo + step))
-        out = run(sl, start[sl])
+        out = run(sl, start[sl], None if groups is None else groups[sl])
         theta[sl], chi2[sl], conv[sl], n_iter[sl], edm[sl], nv = out
         nv_total += nv
     bad = np.flatnonzero(~conv)
     if bad.size:
         retried[bad] = True
-        out = run(bad, nominal[bad])
+        out = run(bad, nominal[bad], None)
         th2, c2, cv2, it2, e2, nv = out
         nv_total += nv
         theta[bad], chi2[bad], conv[bad], edm[bad] = th2, c2, cv2, e2

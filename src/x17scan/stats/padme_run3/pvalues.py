@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import beta, norm
+from scipy.special import betaincinv, ndtri
 
 from x17scan.stats.padme_run3.bands import Band
 from x17scan.stats.padme_run3.config import PadmeRun3Config
@@ -35,8 +35,8 @@ def clopper_pearson(total: float, passed: float, level: float) -> tuple[float, f
     if total <= 0:
         return 0.0, 1.0
     a = (1.0 - level) / 2.0
-    lo = 0.0 if passed <= 0 else float(beta.ppf(a, passed, total - passed + 1))
-    hi = 1.0 if passed >= total else float(beta.ppf(1.0 - a, passed + 1, total - passed))
+    lo = 0.0 if passed <= 0 else float(betaincinv(passed, total - passed + 1, a))
+    hi = 1.0 if passed >= total else float(betaincinv(passed + 1, total - passed, 1.0 - a))
     return lo, hi
 
 
@@ -48,7 +48,7 @@ def z_from_p(p: float) -> float:
         return -5.0
     if p <= 0.0:
         return float("inf")
-    return float(norm.isf(p))
+    return float(-ndtri(p))
 
 
 @dataclass

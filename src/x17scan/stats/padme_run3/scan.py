@@ -138,14 +138,18 @@ def evaluate_points(problem: PadmeProblem, prep: PreparedDataset, ss: np.random.
     sr, sw = ratio_and_weights(s_n, s_pot, s_bkg, problem.pot_err, problem.bkg_err)
     _, s_chi2_b = fit_b(sr, sw, problem.x, ds.center[:2], problem.k_prec())
     s_ok_b = np.isfinite(s_chi2_b) & np.all(np.isfinite(sw), axis=-1)
-    # 3. S+B fits of b-toys and s+b-toys at every g, from the dataset's fit there
+    # 3. S+B fits of b-toys and s+b-toys at every g, from the dataset's fit there; rows index
+    #    one array holding the shared b-toys then the s+b-toys of each g (no copies per g)
     nt_b = prep.btoy_r.shape[0]
-    rows_r = np.concatenate([np.broadcast_to(prep.btoy_r, (p, nt_b, n)), sr], axis=1)
-    rows_w = np.concatenate([np.broadcast_to(prep.btoy_w, (p, nt_b, n)), sw], axis=1)
+    src_r = np.concatenate([prep.btoy_r, sr.reshape(p * n_toys, n)])
+    src_w = np.concatenate([prep.btoy_w, sw.reshape(p * n_toys, n)])
     per = nt_b + n_toys
-    fit = fit_sb(problem, rows_r.reshape(p * per, n), rows_w.reshape(p * per, n),
-                 np.full(p * per, eres), np.repeat(gs**2, per), ds.center,
-                 np.repeat(theta, per, axis=0))
+    idx = np.empty((p, per), dtype=np.int64)
+    idx[:, :nt_b] = np.arange(nt_b)
+    idx[:, nt_b:] = nt_b + np.arange(p * n_toys).reshape(p, n_toys)
+    fit = fit_sb(problem, src_r, src_w, np.full(p * per, eres), np.repeat(gs**2, per),
+                 ds.center, np.repeat(theta, per, axis=0), data_index=idx.reshape(-1),
+                 groups=np.repeat(np.arange(p), per))
     chi2 = fit.chi2.reshape(p, per)
     conv = fit.converged.reshape(p, per)
     q_b = chi2[:, :nt_b] - prep.btoy_chi2_b[None, :]
