@@ -3,6 +3,7 @@
 acceptance vs the analytic c(sqrt s), exact boosts, and the electron-motion line shape vs the
 physics kernel."""
 
+import itertools
 import math
 
 import numpy as np
@@ -41,8 +42,7 @@ def chi2_p(values, edges, expected_fraction):
 
 
 def bin_integrals(f, edges):
-    return np.array([integrate.quad(f, a, b)[0] for a, b in zip(edges[:-1], edges[1:],
-                                                                   strict=True)])
+    return np.array([integrate.quad(f, a, b)[0] for a, b in itertools.pairwise(edges)])
 
 
 @pytest.mark.parametrize("process", ["bhabha", "gg"])
@@ -143,7 +143,7 @@ def test_signal_line_shape_vs_physics_kernel(e_beam):
         return mot.density(np.array([p]))[0] * math.exp(-0.5 * ((es - e_beam) / sig) ** 2)
 
     ref = np.array([integrate.quad(integrand, a, b, limit=200)[0]
-                    for a, b in zip(edges[:-1], edges[1:], strict=True)])
+                    for a, b in itertools.pairwise(edges)])
     assert chi2_p(pz, edges, ref) > P_MIN
 
 
