@@ -222,21 +222,24 @@ def test_corrupted_columns(changes, drop):
     _assert_clean(ScanTable.from_columns, cols)
 
 
-@pytest.fixture(scope="module")
-def good_binaries(tmp_path_factory):
-    d = tmp_path_factory.mktemp("good")
-    t = sample_table(n=5, seed=9)
-    return {s: write_table(t, d / f"t{s}").read_bytes() for s in (".parquet", ".root")}
+_GOOD_BINARIES: dict[str, bytes] = {}
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def good_binary(suffix: str) -> bytes:
+    if suffix not in _GOOD_BINARIES:
+        with tempfile.TemporaryDirectory() as d:
+            p = write_table(sample_table(n=5, seed=9), Path(d) / f"t{suffix}")
+            _GOOD_BINARIES[suffix] = p.read_bytes()
+    return _GOOD_BINARIES[suffix]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(suffix=st.sampled_from([".parquet", ".root"]),
        flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)),
                       min_size=1, max_size=6),
        cut=st.one_of(st.none(), st.floats(0, 1)))
-def test_corrupted_binary_files(good_binaries, suffix, flips, cut):
-    data = bytearray(good_binaries[suffix])
+def test_corrupted_binary_files(suffix, flips, cut):
+    data = bytearray(good_binary(suffix))
     for where, xor in flips:
         data[int(where * len(data))] ^= xor
     if cut is not None:

@@ -293,7 +293,6 @@ def _write_csv(table: ScanTable, path: Path) -> None:
 
 # -- Parquet ---------------------------------------------------------------------------------
 def _read_parquet(path: Path, src: str) -> ScanTable:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -302,7 +301,22 @@ def _read_parquet(path: Path, src: str) -> ScanTable:
         raise InputError(f"not a readable Parquet file ({_short(err)})", field="file",
                          fix="re-write the file (x17scan data convert) or check the suffix"
                          ) from None
-    info = _json_metadata((t.schema.metadata or {}).get(b"x17scan"), "Parquet schema metadata")
+    try:
+        info = _json_metadata((t.schema.metadata or {}).get(b"x17scan"),
+                              "Parquet schema metadata")
+        columns = _parquet_columns(t)
+    except InputError:
+        raise
+    except Exception as err:  # damaged pages/metadata that only fail when decoded
+        raise InputError(f"cannot decode the Parquet file ({_short(err)})", field="file",
+                         fix="the file is corrupt: re-write it (x17scan data convert)") from None
+    _check_units(info.get("units") or {})
+    return ScanTable.from_columns(columns, info.get("meta") or {})
+
+
+def _parquet_columns(t: Any) -> dict[str, np.ndarray]:
+    import pyarrow as pa
+
     names = t.column_names
     dup = _first_duplicate(names)
     if dup:
@@ -321,8 +335,7 @@ def _read_parquet(path: Path, src: str) -> ScanTable:
             raise InputError("missing value (null)", field=name, row=r,
                              fix="fill every cell, or drop the point")
         columns[name] = col.to_numpy(zero_copy_only=False)
-    _check_units(info.get("units") or {})
-    return ScanTable.from_columns(columns, info.get("meta") or {})
+    return columns
 
 
 def _write_parquet(table: ScanTable, path: Path) -> None:
