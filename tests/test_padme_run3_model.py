@@ -174,3 +174,17 @@ def test_too_few_points_is_input_error():
     used[np.flatnonzero(t.used)[:3]] = True
     with pytest.raises(InputError):
         PadmeProblem.from_table(t.replace(used=used))
+
+
+def test_bkg_stat_only_side_limit(problem):
+    from x17scan.stats.padme_run3.side import bkg_stat_only_limits
+
+    # by hand (method doc §10): the 5 points with the largest Y at M = 16.9 MeV
+    y = signal_yield(problem, 16.9)
+    top = np.argsort(y)[::-1][:5]
+    k = 1.01163 - 1.03e-2 * problem.x[top]
+    effb = problem.effb["e0"] + problem.effb["e1"] * problem.x[top]
+    n_exp = sum(problem.pot[top] * problem.bkg[top] * k)
+    n_sig = sum(problem.pot[top] * y[top] * k * problem.bkg[top] * effb)
+    assert bkg_stat_only_limits(problem, [16.9])[0] == pytest.approx(
+        (1.28 * n_exp**0.5 / n_sig) ** 0.5, rel=1e-12)

@@ -47,6 +47,7 @@ from x17scan.stats.padme_run3.model import (
 )
 from x17scan.stats.padme_run3.pvalues import global_pvalues, local_pvalues, z_from_p
 from x17scan.stats.padme_run3.scan import PointResults, prepare, scan_mass
+from x17scan.stats.padme_run3.side import bkg_stat_only_limits
 from x17scan.stats.padme_run3.toys import KIND_PSEUDO, keyed_rng, pseudo_experiment, rel_model_sb
 from x17scan.stats.result import Result
 
@@ -208,9 +209,11 @@ class PadmeRun3Method:
                          "observed_clsb": lim.limit_clsb, "observed_half_alpha": lim.limit_95,
                          "tanh_params": lim.params,
                          "missing_mass_MeV": masses[~np.isfinite(lim.limit)],
+                         "bkg_stat_only": bkg_stat_only_limits(self.problem, masses),
                          "note": "CLs upper limit on g_ve (tanh fit of CLs(g), fallback "
                                  "linear interpolation); observed_err: toy-statistics "
-                                 "estimate sigma_CLs/|dCLs/dg|; missing: CLs(g_max) >= 0.7"}
+                                 "estimate sigma_CLs/|dCLs/dg|; missing: CLs(g_max) >= 0.7; "
+                                 "bkg_stat_only: PADME's side curve (method doc §10)"}
         i_ex = self._fill_pvalues(result, cfg, masses, lim.limit, band_masses, pe)
         self._fill_fits(result, pts, graphs, masses, i_ex)
         n_fits_obs = sum(p.n_fits for p in pts)
