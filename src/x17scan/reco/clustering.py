@@ -179,6 +179,26 @@ class Clusters:
         """Cluster distance from the beam axis (mm)."""
         return np.hypot(self.x, self.y)
 
+    @classmethod
+    def from_arrays(cls, offsets, energy, x, y, time, config: DetectorConfig,
+                    etag_offsets=None, etag_bar=None, etag_time=None) -> Clusters:
+        """Hand-made clusters (tests, studies): one truth event per readout event, which owns
+        its clusters and ETag hits; raw energy = energy, seed = -1, one hit each."""
+        off = np.asarray(offsets, dtype=np.int64)
+        n_ro = off.shape[0] - 1
+        e = np.asarray(energy, dtype=float)
+        if etag_offsets is None:
+            etag_offsets, etag_bar, etag_time = np.zeros(n_ro + 1, np.int64), [], []
+        x_off = np.asarray(etag_offsets, dtype=np.int64)
+        return cls(offsets=off, energy=e, energy_raw=e.copy(), x=np.asarray(x, dtype=float),
+                   y=np.asarray(y, dtype=float), time=np.asarray(time, dtype=float),
+                   seed=np.full(e.shape[0], -1, np.int32), n_hits=np.ones(e.shape[0], np.int32),
+                   owner=np.repeat(np.arange(n_ro), np.diff(off)), etag_offsets=x_off,
+                   etag_bar=np.asarray(etag_bar, dtype=np.int32),
+                   etag_time=np.asarray(etag_time, dtype=float),
+                   etag_owner=np.repeat(np.arange(n_ro), np.diff(x_off)),
+                   readout_of_event=np.arange(n_ro), bunch=np.arange(n_ro), config=config)
+
     def readout(self, i: int) -> dict[str, NDArray]:
         """Clusters of readout event ``i`` as a dict of arrays."""
         a, b = self.offsets[i], self.offsets[i + 1]

@@ -33,6 +33,8 @@ def _fused_kernel(g_start, order, grp, vertex, t0, pdg, p, e, prm, mask, table, 
     (next group, clusters written, ETag hits written)."""
     cap = max_group * 2 * kk + 1
     head = np.full(N_CELLS, -1, np.int32)
+    acc_e = np.zeros(N_CELLS)
+    acc_et = np.zeros(N_CELLS)
     d_crys = np.empty(cap, np.int32)
     d_e = np.empty(cap)
     d_et = np.empty(cap)
@@ -54,8 +56,8 @@ def _fused_kernel(g_start, order, grp, vertex, t0, pdg, p, e, prm, mask, table, 
         if nc + 2 * kk * (grp[g + 1] - grp[g]) > ccap:
             break
         nd, nx = _digitize_group(grp[g], grp[g + 1], order, vertex, t0, pdg, p, e, prm, mask,
-                                 table, short, normtab, state, head, d_crys, d_e, d_et, d_t,
-                                 d_own, d_owne, d_next, s_bar, s_t, s_own)
+                                 table, short, normtab, state, head, acc_e, acc_et, d_crys, d_e,
+                                 d_et, d_t, d_own, d_owne, d_next, s_bar, s_t, s_own)
         nc = _cluster_event(d_crys, d_e, d_t, d_own, 0, nd, cp, xpos, ypos, used, members,
                             o_e, o_eraw, o_x, o_y, o_t, o_seed, o_nh, o_own, nc)
         o_off[g + 1] = nc
@@ -95,7 +97,7 @@ def reconstruct(events, config: DetectorConfig | None = None,
     g, nc, ne = 0, 0, 0
     while True:
         g, nc, ne = _fused_kernel(g, order, grp, *arrays, cfg.kernel_params, cfg.ecal.mask_flat,
-                                  cfg.sharing_table, cfg.etag_short_mask, _NORM_TABLE, state,
+                                  cfg.sharing_flat, cfg.etag_short_mask, _NORM_TABLE, state,
                                   max_group, kk, ckp, xpos, ypos, o_off, *bufs, x_off, x_bar,
                                   x_t, x_own, nc, ne)
         if g >= ng:

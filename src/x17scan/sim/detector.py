@@ -390,6 +390,11 @@ class DetectorConfig:
         """Sharing fractions for this geometry's pitch (see :meth:`ShowerModel.sharing_table`)."""
         return self.shower.sharing_table(self.ecal.pitch)
 
+    @cached_property
+    def sharing_flat(self) -> NDArray[np.float64]:
+        """:attr:`sharing_table` flattened (C order), as the kernels index it."""
+        return self.sharing_table.reshape(-1)
+
 
 @cache
 def _default_run3() -> DetectorConfig:
@@ -526,12 +531,14 @@ def _add_deposit(cid, e, t, owner, merge, head, d_crys, d_e, d_et, d_t, d_own, d
 
 @numba.njit(cache=True)
 def _digitize_group(g0, g1, order, vertex, t0, pdg, p, e, prm, mask, table, short, normtab,
-                    state, head, d_crys, d_e, d_et, d_t, d_own, d_owne, d_next,
+                    state, head, acc_e, acc_et, d_crys, d_e, d_et, d_t, d_own, d_owne, d_next,
                     x_bar, x_tet, x_own):
     """Hits of the readout event made of events order[g0:g1]: fills the digit scratch arrays
     (first ``nd`` entries: crystal, energy, time, owner) and the ETag arrays (first ``ne``);
-    returns (nd, ne)."""
+    returns (nd, ne). ``table`` is the flattened sharing table; ``head`` (-1) and ``acc_e``,
+    ``acc_et`` (0) are per-crystal scratch arrays, left as found."""
     k = int(prm[_P_K])
+    kk = k * k
     h = k // 2
     nb = int(prm[_P_NB])
     pitch = prm[_P_PITCH]
@@ -541,6 +548,8 @@ def _digitize_group(g0, g1, order, vertex, t0, pdg, p, e, prm, mask, table, shor
     merge = prm[_P_MERGE]
     et_on = prm[_P_ETON] > 0.0
     zet = prm[_P_ZET]
+    # a lone interaction needs no time bookkeeping per crystal (dense accumulation)
+    dense = g1 - g0 == 1 and merge > 1.0
     nd = 0
     ne = 0
     for q in range(g0, g1):
@@ -614,11 +623,13 @@ def _digitize_group(g0, g1, order, vertex, t0, pdg, p, e, prm, mask, table, shor
             iv = min(int(fv), nb - 1)
             wu = fu - iu
             wv = fv - iv
-            w00 = (1.0 - wu) * (1.0 - wv)
-            w10 = wu * (1.0 - wv)
-            w01 = (1.0 - wu) * wv
-            w11 = wu * wv
             edep = esm * prm[_P_VIS]
+            w00 = (1.0 - wu) * (1.0 - wv) * edep
+            w10 = wu * (1.0 - wv) * edep
+            w01 = (1.0 - wu) * wv * edep
+            w11 = wu * wv * edep
+            b00 = (iu * (nb + 1) + iv) * kk
+            b10 = b00 + (nb + 1) * kk
             thit = t0[ev] + path / cl + prm[_P_TOFF]
             for dy in range(k):
                 row = iy + dy - h
@@ -631,24 +642,48 @@ def _digitize_group(g0, g1, order, vertex, t0, pdg, p, e, prm, mask, table, shor
                     cid = row * N_SIDE + col
                     if mask[cid] == 0:
                         continue
-                    f = (w00 * table[iu, iv, dy, dx] + w10 * table[iu + 1, iv, dy, dx]
-                         + w01 * table[iu, iv + 1, dy, dx] + w11 * table[iu + 1, iv + 1, dy, dx])
-                    ec = edep * f
-                    if ec > 0.0:
+                    q0 = dy * k + dx
+                    ec = (w00 * table[b00 + q0] + w10 * table[b10 + q0]
+                          + w01 * table[b00 + kk + q0] + w11 * table[b10 + kk + q0])
+                    if ec <= 0.0:
+                        continue
+                    if dense:
+                        # one interaction: its deposits are simultaneous, always one hit
+                        if acc_e[cid] == 0.0:
+                            d_crys[nd] = cid
+                            nd += 1
+                        acc_e[cid] += ec
+                        acc_et[cid] += ec * thit
+                    else:
                         nd = _add_deposit(cid, ec, thit, ev, merge, head, d_crys, d_e, d_et,
                                           d_t, d_own, d_owne, d_next, nd)
-    # --- hits: reset the crystal chains, time jitter, readout threshold
+    # --- hits: time jitter and readout threshold (and reset the per-crystal scratch)
     thr = prm[_P_THR]
     tres = prm[_P_TRES]
     m = 0
-    for j in range(nd):
-        head[d_crys[j]] = -1
-        if d_e[j] >= thr:
-            d_crys[m] = d_crys[j]
-            d_e[m] = d_e[j]
-            d_t[m] = d_t[j] + tres * _normal_fast(state, normtab)
-            d_own[m] = d_own[j]
-            m += 1
+    if dense:
+        own0 = order[g0]
+        for j in range(nd):
+            cid = d_crys[j]
+            en = acc_e[cid]
+            tt = acc_et[cid] / en
+            acc_e[cid] = 0.0
+            acc_et[cid] = 0.0
+            if en >= thr:
+                d_crys[m] = cid
+                d_e[m] = en
+                d_t[m] = tt + tres * _normal_fast(state, normtab)
+                d_own[m] = own0
+                m += 1
+    else:
+        for j in range(nd):
+            head[d_crys[j]] = -1
+            if d_e[j] >= thr:
+                d_crys[m] = d_crys[j]
+                d_e[m] = d_e[j]
+                d_t[m] = d_t[j] + tres * _normal_fast(state, normtab)
+                d_own[m] = d_own[j]
+                m += 1
     # --- ETag: hits of one bar within the merge window are one hit (earliest time)
     mne = 0
     etm = prm[_P_ETMERGE]
@@ -676,6 +711,8 @@ def _respond_kernel(order, grp, vertex, t0, pdg, p, e, prm, mask, table, short, 
     state[0] = seed
     cap = max_group * 2 * int(prm[_P_K]) ** 2 + 1
     head = np.full(N_CELLS, -1, np.int32)
+    acc_e = np.zeros(N_CELLS)
+    acc_et = np.zeros(N_CELLS)
     d_crys = np.empty(cap, np.int32)
     d_e = np.empty(cap)
     d_et = np.empty(cap)
@@ -693,8 +730,8 @@ def _respond_kernel(order, grp, vertex, t0, pdg, p, e, prm, mask, table, short, 
     x_off[0] = 0
     for g in range(ng):
         nd, ne = _digitize_group(grp[g], grp[g + 1], order, vertex, t0, pdg, p, e, prm, mask,
-                                 table, short, normtab, state, head, d_crys, d_e, d_et, d_t,
-                                 d_own, d_owne, d_next, s_bar, s_t, s_own)
+                                 table, short, normtab, state, head, acc_e, acc_et, d_crys, d_e,
+                                 d_et, d_t, d_own, d_owne, d_next, s_bar, s_t, s_own)
         for j in range(nd):
             h_crys[pos] = d_crys[j]
             h_e[pos] = d_e[j]
@@ -841,7 +878,7 @@ def respond(events, config: DetectorConfig | None = None,
     x_own = np.empty(2 * n, np.int64)
     seed = draw_seed(rng)
     pos, epos = _respond_kernel(order, grp, *kernel_inputs(events), cfg.kernel_params,
-                                cfg.ecal.mask_flat, cfg.sharing_table, cfg.etag_short_mask,
+                                cfg.ecal.mask_flat, cfg.sharing_flat, cfg.etag_short_mask,
                                 _NORM_TABLE, seed, max_group, h_off, h_crys, h_e, h_t, h_own,
                                 x_off, x_bar, x_t, x_own)
     return Hits(offsets=h_off, crystal=h_crys[:pos].copy(), energy=h_e[:pos].copy(),
