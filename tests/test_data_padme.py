@@ -152,6 +152,7 @@ def test_git_link_stubs_are_followed(table, inputs_copy):
     assert t.equals(table)
     links = t.meta["links_followed"]
     assert len(links) == 3 and all("git link stub" in x for x in links)
+    assert t.meta["input_sha256"] == table.meta["input_sha256"]
 
 
 @pytest.mark.skipif(os.name == "nt", reason="symbolic links")
@@ -161,6 +162,7 @@ def test_symbolic_links_are_followed(table, inputs_copy):
         os.symlink(target, ca / stub)
     t = import_padme(inputs_copy)
     assert t.equals(table) and len(t.meta["links_followed"]) == 3
+    assert t.meta["input_sha256"] == table.meta["input_sha256"]
 
 
 def one_line_error(fn, *args, **kw) -> InputError:

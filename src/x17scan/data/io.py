@@ -87,15 +87,16 @@ def read_table(path: str | os.PathLike[str]) -> ScanTable:
     Columns in the units of :data:`~x17scan.data.scantable.UNITS` (MeV, positrons, ...).
     Raises :class:`InputError` naming the file for any problem.
     """
-    fmt = format_of(path)
     p = Path(path)
     src = str(path)
+    if p.is_dir():
+        raise InputError("is a directory, not a scan-table file", field="path", source=src,
+                         fix="give a .csv, .parquet or .root file (PADME's folder of ROOT "
+                         "files: `x17scan data import-padme DIR`)")
+    fmt = format_of(path)
     if not p.exists():
         raise InputError("file not found", field="path", fix="check the file name",
                          source=src)
-    if p.is_dir():
-        raise InputError("is a directory, not a scan-table file", field="path",
-                         fix="give a .csv, .parquet or .root file", source=src)
     if p.stat().st_size == 0:
         raise InputError("the file is empty", field="file",
                          fix="write a scan table into it (see `x17scan data show`)", source=src)

@@ -220,7 +220,7 @@ def _locate(root: Path, inp: _Input, files: dict[str, str], links: list[str],
         if not (p.exists() or p.is_symlink()):
             continue
         real = _follow(p, links, root)
-        real_rel = real.relative_to(root).as_posix() if real.is_relative_to(root) else str(real)
+        real_rel = _rel(real, root)
         files[real_rel] = _sha256(real)
         obj = _pick_object(real, inp.objects)
         return real, real_rel, obj
@@ -238,13 +238,14 @@ def _follow(p: Path, links: list[str], root: Path, depth: int = 0) -> Path:
         raise InputError("too many levels of links", field="file", source=str(p),
                          fix="replace the link by the ROOT file it points to")
     if p.is_symlink():
-        target = p.resolve()
+        # joined, not resolved, so that the target stays relative to the directory given
+        target = Path(os.path.normpath(p.parent / os.readlink(p)))
         if not target.exists():
             raise InputError(f"symbolic link to a missing file ({os.readlink(p)})",
                              field="file", source=str(p),
                              fix="copy the link's target ROOT file next to it")
         links.append(f"{_rel(p, root)} -> {_rel(target, root)} (symbolic link)")
-        return target
+        return _follow(target, links, root, depth + 1)
     if not p.is_file():
         raise InputError("not a regular file", field="file", source=str(p),
                          fix="give PADME's ROOT file")
