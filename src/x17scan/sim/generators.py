@@ -63,7 +63,7 @@ SPINS_VA = ("vector", "axial")
 SPINS_SP = ("scalar", "pseudoscalar")
 _AU = ALPHA * M_E  # MeV per atomic unit of momentum
 _PZ_MAX = 100.0  # a.u.
-_NGRID = 200_001
+_NGRID = 20_001  # 0.005 a.u. steps: interpolation error << MC precision, cache-friendly
 
 
 # -- electron motion  -----------------------------------------------------------------------------
