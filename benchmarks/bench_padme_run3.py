@@ -135,12 +135,12 @@ def main() -> None:
         r = method.run(opts)
         _, wall = _since(t)
         dg = r.diagnostics
-        band_wall = dg["band"]["wall_s"]
-        obs_wall = dg["observed"]["wall_s"]
+        band_wall = dg["timings"]["band_wall_s"]
+        obs_wall = dg["timings"]["observed_wall_s"]
         proj = obs_wall + band_wall * 300 / max(args.pe, 1)
         print(f"(c) full analysis, {args.pe} pseudo-experiments on {args.workers} workers: "
               f"wall {wall:.1f} s (observed {obs_wall:.1f} s, band {band_wall:.1f} s; band "
-              f"CPU in workers {dg['band']['cpu_s']:.1f} s)")
+              f"CPU in workers {dg['timings']['band_cpu_s_in_tasks']:.1f} s)")
         print(f"    projected wall time for 300 pseudo-experiments: {proj / 60:.1f} min "
               f"(target < 15 min on 2 cores)")
         ex = r.excess

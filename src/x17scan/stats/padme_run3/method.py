@@ -227,19 +227,22 @@ class PadmeRun3Method:
                                                      for p in pts)),
                          "n_invalid_sb_toys": int(sum((n_toys - p.counts.ns_valid).sum()
                                                       for p in pts)),
-                         "limit_methods": dict(Counter(lim.method)),
-                         "wall_s": t_obs, "fits_per_s": n_fits_obs / max(t_obs, 1e-9)},
+                         "limit_methods": dict(Counter(lim.method))},
             "band": {"n_pseudo": n_pe, "n_fits": sum(d["n_fits"] for d in pe),
                      "n_failed_fits": sum(d["n_failed"] for d in pe),
                      "n_retried_fits": sum(d["n_retried"] for d in pe),
                      "n_data_fits_failed": sum(d["data_failed"] for d in pe),
                      "n_grid_points": sum(d["n_points"] for d in pe),
                      "limit_methods": dict(Counter(m for d in pe for m in d["method"])),
-                     "missing_limits": int(sum((~np.isfinite(d["limit"])).sum() for d in pe)),
-                     "wall_s": t_band, "cpu_s": sum(d["cpu_s"] for d in pe)},
+                     "missing_limits": int(sum((~np.isfinite(d["limit"])).sum() for d in pe))},
             "toys_per_hypothesis": n_toys,
             "fits_counting": "S+B fits of b-toys and s+b-toys plus background-only fits of "
                              "s+b-toys (PADME's 1.83 million for the observed grid)",
+            # machine-dependent: x17scan.analysis moves this key to run.json
+            "timings": {"observed_wall_s": t_obs,
+                        "observed_fits_per_s": n_fits_obs / max(t_obs, 1e-9),
+                        "band_wall_s": t_band,
+                        "band_cpu_s_in_tasks": sum(d["cpu_s"] for d in pe)},
         }
         result.options = {"masses": masses, "cl": options.cl, "toys": n_toys,
                           "pseudo_experiments": n_pe, "seed": options.seed,
@@ -353,8 +356,8 @@ class PadmeRun3Method:
                           "source": meta.get("source"),
                           "input_sha256": meta.get("input_sha256"),
                           "syst_added_in_quadrature": meta.get("syst_added_in_quadrature")},
-                "versions": {"x17scan": getattr(x17scan, "__version__", "?"),
-                             "numpy": np.__version__, "scipy": scipy.__version__,
-                             "numba": numba.__version__},
+                "method_versions": {"x17scan": getattr(x17scan, "__version__", "?"),
+                                    "numpy": np.__version__, "scipy": scipy.__version__,
+                                    "numba": numba.__version__},
                 "reference": "arXiv:2505.24797; tommasoSpadaro/PADMERunIIISensitivity@f9d62b0"}
 
