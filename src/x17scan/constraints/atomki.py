@@ -239,7 +239,8 @@ def covariance(measurements: Sequence[Measurement], correlation: str = "uncorrel
         raise InputError(f"unknown correlation model {correlation!r}", field="--correlation",
                          fix=f"use one of {', '.join(CORRELATIONS)}")
     if not (np.isfinite(rho) and -1.0 <= rho <= 1.0):
-        raise InputError(f"correlation coefficient must be in [-1, 1], got {rho}", field="--rho")
+        raise InputError(f"correlation coefficient must be in [-1, 1], got {rho}", field="--rho",
+                         fix="give a correlation coefficient between -1 and 1")
     ms = list(measurements)
     if correlation == "stat-only":
         return np.diag([m.stat_error ** 2 for m in ms])
@@ -306,7 +307,8 @@ def combine(measurements: Sequence[Measurement], correlation: str = "uncorrelate
     """Generalised-least-squares average of the masses (see the module docstring)."""
     ms = list(measurements)
     if len(ms) < 1:
-        raise InputError("no measurements to combine", field="--measurements")
+        raise InputError("no measurements to combine", field="--measurements",
+                         fix="select at least one measurement (see `x17scan atomki --json`)")
     x = np.array([m.mass for m in ms])
     cov = covariance(ms, correlation, rho)
     try:
@@ -377,7 +379,8 @@ def scan_profile(mass_mev: ArrayLike, q: ArrayLike, source: str | None = None
         raise InputError(f"mass_MeV ({m.size}) and q ({qq.size}) have different lengths",
                          field=fld, source=source, fix="write one q per mass")
     if not np.all(np.isfinite(m)):
-        raise InputError("non-finite mass in the profile", field=f"{fld}.mass_MeV", source=source,
+        raise InputError("non-finite mass in the profile", field=f"{fld}.mass_MeV",
+                         fix="give finite masses in MeV", source=source,
                          row=int(np.flatnonzero(~np.isfinite(m))[0]))
     notes = []
     neg = np.flatnonzero(qq < -1e-6)  # NaN compares False
@@ -392,6 +395,7 @@ def scan_profile(mass_mev: ArrayLike, q: ArrayLike, source: str | None = None
     m, qq = m[order], qq[order]
     if m.size < 3:
         raise InputError(f"the profile has {m.size} usable points, need >= 3", field=fld,
+                         fix="use a result whose mass profile has at least 3 masses",
                          source=source)
     if np.any(np.diff(m) <= 0):
         raise InputError("repeated mass in the profile", field=f"{fld}.mass_MeV", source=source,

@@ -114,7 +114,8 @@ def unit_contribution(mass: ArrayLike) -> NDArray[np.float64]:
 
     m = np.asarray(mass, dtype=float)
     if np.any(~np.isfinite(m)) or np.any(m <= 0):
-        raise InputError("boson masses must be finite and > 0 MeV", field="mass")
+        raise InputError("boson masses must be finite and > 0 MeV", field="mass",
+                         fix="give masses in MeV")
     return np.asarray(delta_a(m, 1.0, "vector", "e"), dtype=float)
 
 
@@ -138,7 +139,8 @@ def favoured_band(mass: ArrayLike, alpha: str | G2Input = "rb", nsigma: float = 
     Δa + nσ <= 0 (no positive contribution is favoured, e.g. Cs)."""
     inp = get_input(alpha)
     if not nsigma > 0:
-        raise InputError(f"nsigma must be > 0, got {nsigma}", field="nsigma")
+        raise InputError(f"nsigma must be > 0, got {nsigma}", field="nsigma",
+                         fix="give a positive number of standard deviations")
     unit = unit_contribution(mass)
     hi_b = inp.delta_a + nsigma * inp.sigma
     lo_b = max(inp.delta_a - nsigma * inp.sigma, 0.0)

@@ -49,13 +49,15 @@ def _array(block: dict[str, Any], key: str, prefix: str, source: str,
                          fix=f"the '{prefix}' block needs the keys of x17scan.stats.result")
     v = block[key]
     if not isinstance(v, list):
-        raise InputError("expected a list of numbers", field=f"{prefix}.{key}", source=source)
+        raise InputError("expected a list of numbers", field=f"{prefix}.{key}",
+                         fix="write the values as a JSON list of numbers", source=source)
     out = np.empty(len(v))
     for i, x in enumerate(v):
         if x is None:
             out[i] = np.nan
         elif isinstance(x, bool) or not isinstance(x, int | float):
             raise InputError(f"not a number: {x!r}", field=f"{prefix}.{key}", row=i,
+                             fix="write numbers without quotes (null for a missing value)",
                              source=source)
         elif not np.isfinite(x) or (nonneg and x < 0):
             raise InputError(f"invalid value {x!r}", field=f"{prefix}.{key}", row=i,
@@ -69,10 +71,12 @@ def _array(block: dict[str, Any], key: str, prefix: str, source: str,
 def _masses(block, prefix, source):
     m = _array(block, "mass_MeV", prefix, source)
     if m.size == 0:
-        raise InputError("empty mass list", field=f"{prefix}.mass_MeV", source=source)
+        raise InputError("empty mass list", field=f"{prefix}.mass_MeV",
+                         fix="give at least one mass in MeV", source=source)
     bad = np.flatnonzero(~(m > 0))
     if bad.size:
         raise InputError("masses must be > 0 MeV (no nulls)", field=f"{prefix}.mass_MeV",
+                         fix="give every mass as a positive number in MeV",
                          row=int(bad[0]), source=source)
     return m
 
@@ -111,14 +115,16 @@ def load_overlay(path: str | Path, label: str | None = None) -> Overlay:
     errs: dict[str, float] = {}
     lim = d.get("limits") or {}
     if not isinstance(lim, dict):
-        raise InputError("expected an object", field="limits", source=src)
+        raise InputError("expected an object", field="limits", source=src,
+                         fix="use the output of `x17scan analyze` or `x17scan sensitivity`")
     if lim:
         obs = {"mass_MeV": _masses(lim, "limits", src),
                "observed": _array(lim, "observed", "limits", src)}
         _same_length(obs, "limits", src)
     ex = d.get("expected") or {}
     if not isinstance(ex, dict):
-        raise InputError("expected an object", field="expected", source=src)
+        raise InputError("expected an object", field="expected", source=src,
+                         fix="use the output of `x17scan analyze` or `x17scan sensitivity`")
     if ex:
         exp = {"mass_MeV": _masses(ex, "expected", src)}
         for k in EXPECTED_KEYS[1:]:
@@ -126,7 +132,8 @@ def load_overlay(path: str | Path, label: str | None = None) -> Overlay:
         _same_length(exp, "expected", src)
     bf = d.get("bestfit") or {}
     if not isinstance(bf, dict):
-        raise InputError("expected an object", field="bestfit", source=src)
+        raise InputError("expected an object", field="bestfit", source=src,
+                         fix="use the output of `x17scan analyze` or `x17scan sensitivity`")
     if bf.get("mass_MeV") is not None or bf.get("g") is not None:
         for k in ("mass_MeV", "g"):
             v = bf.get(k)
