@@ -45,7 +45,12 @@ from x17scan.stats.padme_run3.model import (
     fit_b,
     ratio_and_weights,
 )
-from x17scan.stats.padme_run3.pvalues import global_pvalues, local_pvalues, z_from_p
+from x17scan.stats.padme_run3.pvalues import (
+    clopper_pearson,
+    global_pvalues,
+    local_pvalues,
+    z_from_p,
+)
 from x17scan.stats.padme_run3.scan import PointResults, prepare, scan_mass
 from x17scan.stats.padme_run3.side import bkg_stat_only_limits
 from x17scan.stats.padme_run3.toys import KIND_PSEUDO, keyed_rng, pseudo_experiment, rel_model_sb
@@ -339,6 +344,18 @@ class PadmeRun3Method:
                            "clsb_err_hi": gr.clsb_err_hi, "ps": gr.ps, "pb": gr.pb,
                            "q_obs": ex.q_obs, "cl": result.cl,
                            "tanh_params": result.limits["tanh_params"][i_ex]}
+        # 1 - CL_b at the smallest g: Q is then linear in the data's projection on the signal
+        # shape, i.e. the score test of a signal at this mass (a local significance that uses
+        # no limit distribution; PADME's §9 local p-value is the limit-based one)
+        pb0 = float(gr.pb[0])
+        nb0 = int(ex.counts.nb_valid[0])
+        clb = {"g": float(ex.g[0]), "p": pb0, "z": z_from_p(pb0), "n_b_toys": nb0,
+               "p_interval_68": list(clopper_pearson(nb0, round(pb0 * nb0), 0.68))}
+        qm, qs = getattr(ex, "q_b_mean", None), getattr(ex, "q_b_std", None)
+        if qm is not None and qs is not None and qs[0] > 0:
+            clb["z_gauss"] = float((qm[0] - ex.q_obs[0]) / qs[0])
+        if result.excess:
+            result.excess["clb_small_g"] = clb
         result.bestfit = {"mass_MeV": ex.mass, "g_min_q_on_grid": ex.g[k],
                           "q_obs_min": ex.q_obs[k],
                           "note": "PADME's method fits no coupling; grid point of minimal Q"}

@@ -89,6 +89,9 @@ class PointResults:
     n_retried: int = 0
     n_voigt_rows: int = 0
     extra: dict = field(default_factory=dict)
+    # mean and standard deviation of Q over the valid b-toys at each g (score-test view)
+    q_b_mean: F64 | None = None
+    q_b_std: F64 | None = None
 
     def merge(self, other: PointResults) -> PointResults:
         """Union of two evaluations at the same mass (sorted by g)."""
@@ -106,11 +109,19 @@ class PointResults:
                             counts=c, n_fits=self.n_fits + other.n_fits,
                             n_failed=self.n_failed + other.n_failed,
                             n_retried=self.n_retried + other.n_retried,
-                            n_voigt_rows=self.n_voigt_rows + other.n_voigt_rows)
+                            n_voigt_rows=self.n_voigt_rows + other.n_voigt_rows,
+                            q_b_mean=_cat_opt(self.q_b_mean, other.q_b_mean, o),
+                            q_b_std=_cat_opt(self.q_b_std, other.q_b_std, o))
 
     def graph(self, problem: PadmeProblem) -> CLsGraph:
         cfg = problem.config
         return cls_graph(self.g, self.counts, cfg.wilson_cl, cfg.count_truncation)
+
+
+def _cat_opt(a, b, order):
+    if a is None or b is None:
+        return None
+    return np.concatenate([a, b])[order]
 
 
 def evaluate_points(problem: PadmeProblem, prep: PreparedDataset, ss: np.random.SeedSequence,
@@ -157,12 +168,17 @@ def evaluate_points(problem: PadmeProblem, prep: PreparedDataset, ss: np.random.
     valid_b = conv[:, :nt_b] & prep.btoy_ok[None, :]
     valid_s = conv[:, nt_b:] & s_ok_b
     counts = count_toys(q_obs, q_b, valid_b, q_s, valid_s)
+    nvb = np.maximum(valid_b.sum(1), 1)
+    qb_mean = np.where(valid_b, q_b, 0.0).sum(1) / nvb
+    qb_std = np.sqrt(np.where(valid_b, (q_b - qb_mean[:, None]) ** 2, 0.0).sum(1)
+                     / np.maximum(nvb - 1, 1))
     return PointResults(mass=float(mass), g=gs.copy(), q_obs=q_obs, chi2_sb=data_fit.chi2,
                         theta=theta, data_converged=data_fit.converged, counts=counts,
                         n_fits=p * per + p * n_toys, n_failed=fit.n_failed,
                         n_retried=int(fit.retried.sum()),
                         n_voigt_rows=fit.n_voigt_rows + data_fit.n_voigt_rows,
-                        extra={"data_retried": data_fit.retried})
+                        extra={"data_retried": data_fit.retried}, q_b_mean=qb_mean,
+                        q_b_std=qb_std)
 
 
 def scan_mass(problem: PadmeProblem, prep: PreparedDataset, ss: np.random.SeedSequence,
