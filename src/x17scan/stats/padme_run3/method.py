@@ -124,7 +124,7 @@ class PadmeRun3Method:
                              desc="padme-run3: observed limits", progress=progress)
 
     def pseudo_limits(self, seeds: list[np.random.SeedSequence], masses: np.ndarray,
-                      n_toys: int, g_mode: str = "adaptive", alpha: float = 0.10,
+                      n_toys: int, g_mode: str = "padme", alpha: float = 0.10,
                       workers: int = 1, scheduler: str | None = None,
                       checkpoint: Checkpoint | None = None, progress: bool = False,
                       inject: tuple[float, float] | None = None) -> list[dict[str, Any]]:
@@ -140,8 +140,11 @@ class PadmeRun3Method:
         """Observed limits, expected band, local and global p-values (see module docstring).
 
         ``options.extra`` understood: ``g_grid`` ("padme" | "adaptive", observed limits,
-        default "padme"), ``band_g_grid`` (default "adaptive"), ``band_masses`` (MeV),
-        ``quantiles`` ("root" | "exact"), ``inject`` ((M, g) signal in the pseudo-experiments).
+        default the config's ``g_mode`` = "padme"), ``band_g_grid`` (pseudo-experiments, same
+        default), ``band_masses`` (MeV), ``quantiles`` ("root" | "exact"), ``inject`` ((M, g)
+        signal in the pseudo-experiments). Observed and expected limits should use the same g
+        mode: the tanh fit depends on which points enter it, and the adaptive subset shifts the
+        limits by about 1 % (see benchmarks/bench_padme_run3.py).
         """
         cfg = self.config
         if options.asymptotic:
@@ -169,7 +172,7 @@ class PadmeRun3Method:
                   else np.asarray(options.masses, dtype=np.float64))
         band_masses = np.asarray(extra.get("band_masses", cfg.band_masses), dtype=np.float64)
         g_obs = extra.get("g_grid", cfg.g_mode)
-        g_band = extra.get("band_g_grid", "adaptive")
+        g_band = extra.get("band_g_grid", cfg.g_mode)
         for key, val in (("g_grid", g_obs), ("band_g_grid", g_band)):
             if val not in ("padme", "adaptive"):
                 raise InputError(f"{key} = {val!r} is not 'padme' or 'adaptive'", field=key,
