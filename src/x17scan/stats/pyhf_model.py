@@ -18,8 +18,12 @@ All histosys have unit-Gaussian constraints, as in x17scan. Where the mapping is
   mu K (1 + sigma_i u_i)(1 + tau_i v_i)(1 + r theta)(s + d_shape): equal to first order in
   the nuisances, and the signal is not multiplied by K (an O(|K - 1|) ~ 1 % change of the
   signal scale);
-* shape interpolation: build the pyhf model with ``histosys`` ``code2`` (quadratic inside
-  |alpha| <= 1, linear outside; :func:`pyhf_model`), x17scan's is quadratic everywhere;
+* shape interpolation: pyhf's default piecewise-linear ``histosys`` ``code0`` (exact for the
+  per-point and normalisation nuisances, which are linear); x17scan interpolates the line-shape
+  nuisances quadratically (a second-order difference). pyhf 0.7.6's quadratic ``code2`` is not
+  usable here: it is discontinuous at |alpha| = 1 (scikit-hep/pyhf#2729) and its fast path is
+  wrong for alpha < -1 (scikit-hep/pyhf#2610, fixed after 0.7.6), and per-point nuisances
+  routinely exceed 1 sigma;
 * only the free K curve is expressible (pyhf normfactors have no constraint term): a
   constrained K curve is refused;
 * n_obs may be non-integer (pyhf's Poisson is the same continuous extension).
@@ -117,11 +121,11 @@ def workspace(table: Any, signal_model: SignalModel, mass: float, *,
 
 
 def pyhf_model(ws: dict[str, Any]) -> tuple[Any, Any]:
-    """(pyhf model, data) of a :func:`workspace`, with quadratic (``code2``) histosys
-    interpolation, the closest to x17scan's."""
+    """(pyhf model, data) of a :func:`workspace` (piecewise-linear ``code0`` histosys, see the
+    module docstring)."""
     import pyhf
 
     w = pyhf.Workspace(ws)
     model = w.model(modifier_settings={"normsys": {"interpcode": "code4"},
-                                       "histosys": {"interpcode": "code2"}})
+                                       "histosys": {"interpcode": "code0"}})
     return model, w.data(model)
