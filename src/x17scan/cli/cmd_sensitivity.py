@@ -54,6 +54,11 @@ def plan_inputs(plan: Any, pot_syst: float | None = None, bes: float | None = No
                       name=plan.name)
 
 
+def plan_source(plan: str) -> str:
+    """How error messages name a plan: the file, or ``plan 'name'`` for a shipped one."""
+    return plan if plan.endswith(".toml") else f"plan '{plan}'"
+
+
 def default_masses(inputs: Any) -> np.ndarray:
     """Masses (MeV) covering the plan's sqrt(s) range +- 0.1 MeV in 0.02 MeV steps."""
     s = inputs.sqrt_s
@@ -416,12 +421,16 @@ def register(app: typer.Typer) -> None:
         if bes is not None and not 0 < bes < 0.1:
             raise InputError(f"bes = {bes} is not a relative spread in (0, 0.1)", field="--bes",
                              fix="give e.g. 0.0025 for 0.25 %")
-        inputs = plan_inputs(the_plan, pot_syst, bes)
         ref, ref_info = load_reference(bkg_table)
-        table = inputs.table(ref, spin=spin)
-        if spec.names and "offset" in spec.names:   # both shifted tables must be buildable
-            for sgn in (1.0, -1.0):
-                inputs.table(ref, energy_offset=inputs.energy_offset + sgn * spec.energy_offset)
+        try:
+            inputs = plan_inputs(the_plan, pot_syst, bes)
+            table = inputs.table(ref, spin=spin)
+            if "offset" in spec.names:   # both shifted tables must be buildable
+                for sgn in (1.0, -1.0):
+                    inputs.table(ref, energy_offset=inputs.energy_offset
+                                 + sgn * spec.energy_offset)
+        except InputError as err:
+            raise (err if err.source else err.with_source(plan_source(plan))) from None
         masses = default_masses(inputs) if mass_grid is None else parse_mass_grid(mass_grid)
         lw = parse_range(lee_window, "--lee-window")
         out.mkdir(parents=True, exist_ok=True)

@@ -128,9 +128,11 @@ class ReferenceCurves:
         out_of = (s < lo - tol) | (s > hi + tol)
         if out_of.any() and not extrapolate:
             i = int(np.flatnonzero(out_of)[0])
+            e = (s[i] ** 2 - 2.0 * M_E ** 2) / (2.0 * M_E)
             raise InputError(
-                f"sqrt(s) = {s[i]:.4f} MeV lies outside the reference table {self.name!r} "
-                f"({lo:.3f}-{hi:.3f} MeV)", field=field_name, row=i,
+                f"the point at E_beam = {e:.2f} MeV (sqrt(s) = {s[i]:.4f} MeV) lies outside the "
+                f"reference table {self.name!r} (sqrt(s) {lo:.3f}-{hi:.3f} MeV)",
+                field=field_name,
                 fix="keep the points inside the reference range, or give --bkg-table with a "
                     "simulated scan table that covers them (x17scan simulate)")
         return {k: np.interp(s, self.sqrt_s, getattr(self, k))

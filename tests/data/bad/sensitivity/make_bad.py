@@ -1,0 +1,106 @@
+"""Regenerate the bad plans and options of ``x17scan sensitivity`` / ``x17scan plan`` in this
+folder and their manifest.toml.
+
+    python tests/data/bad/sensitivity/make_bad.py
+
+Plan files with a defect must be refused while loading or converting the plan; files named
+after an option are *valid* plans run with a bad option (the error names the option, not the
+file). Every case must give exit code 2 and one line naming the field and a fix, and leave the
+output folder empty.
+"""
+
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+HEAD = """[plan]
+name = "small"
+
+[beam]
+bes = 0.0025
+"""
+
+
+def point(e, pot=1e10, extra=""):
+    return f"\n[[points]]\ne_beam = {e}\npot = {pot}\n{extra}"
+
+
+def plan(*energies, pots=None):
+    pots = pots or {}
+    return HEAD + "".join(point(e, pots.get(e, 1e10)) for e in energies)
+
+
+GOOD = plan(272.0, 275.0, 278.0, 281.0, 284.0, 287.0)
+SENS = ["sensitivity", "--plan", "{path}", "--out", "{out}", "--quiet"]
+PLAN = ["plan", "--base-plan", "{path}", "--out", "{out}", "--quiet"]
+
+CASES = {
+    # name: (text, command, field, row or None, names_file, why)
+    "unsorted_points.toml": (plan(272.0, 278.0, 275.0, 281.0), SENS, "points[2].e_beam", 2,
+                             True, "points not in increasing beam energy"),
+    "overlapping_points.toml": (plan(272.0, 275.0, 275.0004, 281.0), SENS, "points[2].e_beam",
+                                2, True, "two points of the same run 0.4 keV apart"),
+    "zero_pot.toml": (plan(272.0, 275.0, 278.0, 281.0, pots={278.0: 0.0}), SENS, "points[2].pot", 2,
+                      True, "a point without positrons"),
+    "energy_above_beam_line.toml": (plan(272.0, 275.0, 278.0, 620.0), SENS, "points[3].e_beam",
+                                    3, True, "620 MeV is above the BTF positron range"),
+    "energy_outside_reference.toml": (plan(272.0, 275.0, 278.0, 340.0), SENS, "e_beam", None,
+                                      True, "340 MeV (sqrt s 18.6 MeV) is beyond the PADME "
+                                      "Run III reference table for B and efficiency"),
+    "too_few_points.toml": (plan(275.0, 278.0), SENS, "points", None, True,
+                            "two points cannot fit a background line"),
+    "unknown_limit_name.toml": (GOOD, SENS + ["--limits", "NA64,NA99_Nobody2030"], "--limits",
+                                None, False, "no external limit of that name"),
+    "unknown_variation.toml": (GOOD, SENS + ["--variations", "bes,lumi"], "--variations", None,
+                               False, "no such systematic variation"),
+    "unknown_lineshape.toml": (GOOD, SENS + ["--lineshape", "gaussian"], "--lineshape", None,
+                               False, "no such line shape"),
+    "padme_model_with_free_lineshape.toml": (GOOD, SENS + ["--model", "padme-run3",
+                                                           "--lineshape", "free"],
+                                             "--lineshape", None, False,
+                                             "PADME's model has its Voigt shape only"),
+    "reversed_mass_grid.toml": (GOOD, SENS + ["--mass-grid", "17.5:16.5:0.02"], "--mass-grid",
+                                None, False, "MIN above MAX"),
+    "bes_in_percent.toml": (GOOD, SENS + ["--bes-values", "0.25,0.30"], "--bes-values", None,
+                            False, "beam spreads given in percent"),
+    "plan_zero_budget.toml": (GOOD, PLAN + ["--mass", "16.9", "--budget", "0"], "--budget",
+                              None, False, "no positrons to allocate"),
+    "plan_energy_range_beyond_beam_line.toml": (GOOD, PLAN + ["--mass", "16.9", "--e-range",
+                                                              "50:700"], "--e-range", None,
+                                                False, "beam energies outside 100-550 MeV"),
+    "plan_unknown_target.toml": (GOOD, PLAN + ["--target", "fame", "--mass", "16.9"],
+                                 "--target", None, False, "no such planning target"),
+    "plan_discovery_without_mass.toml": (GOOD, PLAN, "--mass", None, False,
+                                         "a discovery target needs --mass"),
+    "plan_unsorted_base_plan.toml": (plan(272.0, 278.0, 275.0, 281.0),
+                                     PLAN + ["--mass", "16.9"], "points[2].e_beam", 2, True,
+                                     "the base plan itself is invalid"),
+    "plan_window_beyond_reference.toml": (GOOD, PLAN + ["--mass", "18.5"], "--window", None,
+                                          False, "window needs energies beyond the reference"),
+}
+
+
+def _toml_list(items):
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+def main() -> None:
+    lines = ["# Bad plans and options of `x17scan sensitivity` and `x17scan plan`: each must be",
+             "# refused with exit code 2 and one line naming `field` (and `row`, the 0-based",
+             "# point index) and a fix. Generated by make_bad.py (run it to regenerate).", ""]
+    for name, (text, cmd, field, row, names_file, why) in CASES.items():
+        (HERE / name).write_text(text, encoding="utf-8")
+        lines.append(f'[files."{name}"]')
+        lines.append(f"command = {_toml_list(cmd)}")
+        lines.append(f'field = "{field}"')
+        if row is not None:
+            lines.append(f"row = {row}")
+        if not names_file:
+            lines.append("names_file = false")
+        lines.append(f'why = "{why}"')
+        lines.append("")
+    (HERE / "manifest.toml").write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
