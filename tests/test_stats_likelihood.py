@@ -174,3 +174,14 @@ def test_g_to_zero_and_far_masses():
     free = minimize(m, d.repeat(3), np.arange(3))
     assert free.converged.all() and np.isfinite(free.mu).all()
     assert m.s0[0].max() < 1e-2 * m.s0[1].max()  # only the Lorentzian tails reach the scan
+    from x17scan.stats.calculators import AsymptoticCalculator
+
+    calc = AsymptoticCalculator(m)
+    obs, ok = calc.upper_limits()
+    exp, ok_e = calc.expected_limits()
+    # grid edges: weak limits (or none where the root is not bracketed: flagged)
+    assert ok[1] and ok_e[:, 1].all() and np.isfinite(obs[ok]).all()
+    assert obs[0] > 10 * obs[1] and obs[2] > 10 * obs[1]
+    # CLs -> 1 (well, 0.5/CL_b -> 1) as mu -> 0
+    cls, _, _ = calc.cls(np.array([1, 1]), np.array([1e-6, 1e-3]) * obs[1])
+    assert cls[0] > 0.99 and cls[1] > 0.99

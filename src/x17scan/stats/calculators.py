@@ -409,8 +409,12 @@ class ToyCalculator:
         self.window = np.ones(nm, bool) if window is None else np.asarray(window, bool)
         obs, exp = asym_limits if asym_limits is not None else (asym.upper_limits()[0],
                                                                  asym.expected_limits()[0])
-        lo = self.s.mu_lo * np.minimum(obs, exp[0])
-        hi = self.s.mu_hi * np.maximum(obs, exp[-1])
+        lo = np.fmin(obs, np.fmin.reduce(exp, axis=0))
+        hi = np.fmax(obs, np.fmax.reduce(exp, axis=0))
+        scale = mu_scale(self.model)
+        # masses without any asymptotic limit (no sensitivity): a wide grid, results flagged
+        lo = self.s.mu_lo * np.where(np.isfinite(lo), lo, 10.0 * scale)
+        hi = self.s.mu_hi * np.where(np.isfinite(hi), hi, 1e4 * scale)
         t = np.linspace(0.0, 1.0, self.s.n_mu)
         self.mu_grid = lo[:, None] * (hi / lo)[:, None] ** t[None, :]
         self.counter = FitCounter()

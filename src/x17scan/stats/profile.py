@@ -186,6 +186,14 @@ class ProfileMethod:
         asym = AsymptoticCalculator(model, cl=options.cl)
         mu_obs_a, ok_obs = asym.upper_limits()
         mu_exp_a, ok_exp = asym.expected_limits()
+        diag_notes: list[str] = []
+        if not (ok_obs.all() and ok_exp.all()):
+            # no root within 1e8 x the naive scale: no sensitivity there -> no limit (null)
+            mu_obs_a = np.where(ok_obs, mu_obs_a, np.nan)
+            mu_exp_a = np.where(ok_exp, mu_exp_a, np.nan)
+            diag_notes.append(f"no asymptotic limit at {int((~ok_obs).sum())} masses (observed)"
+                              f" / {int((~ok_exp).sum())} band values: not bracketed, reported "
+                              "as null")
         p_a, z_a = asym.local_pvalues()
         q0 = asym.q0
         timings["asymptotic_s"] = time.perf_counter() - t0
@@ -213,7 +221,6 @@ class ProfileMethod:
 
         res = Result(method=self.name, cl=options.cl, dataset=self.table.name)
         g = np.sqrt
-        diag_notes: list[str] = []
         # ---- limits and bands
         res.expected = {"mass_MeV": masses}
         asym_bands = {k: g(mu_exp_a[i]) for i, k in enumerate(BAND_KEYS)}
@@ -287,8 +294,11 @@ class ProfileMethod:
                           gv_u0=gp["gv_u0"], gv_upcrossings_toys=gp["gv_upcrossings"],
                           p_global_source="background-only toys: max_M q0")
             if pg == 0:
-                excess["p_global_upper_95"] = 3.0 / max(gp["n_toys"], 1)
-                diag_notes.append("observed max q0 exceeds every toy: p_global < 3/N at 95 % CL")
+                up95 = 3.0 / max(gp["n_toys"], 1)
+                excess.update(p_global_upper_95=up95, z_global=float(ts.z_from_p(up95)),
+                              z_global_is_lower_bound=True)
+                diag_notes.append("observed max q0 exceeds every toy: p_global < 3/N at 95 % CL;"
+                                  " z_global is the corresponding lower bound")
         res.local = local
         res.excess = excess
 

@@ -8,7 +8,10 @@ Blocks (all arrays as lists in JSON; masses in MeV, couplings g_ve dimensionless
 * ``local``: ``{"mass_MeV": [...], "p": [...]}`` local p-value vs mass (``"z"`` optional);
 * ``excess``: ``{"mass_MeV", "p_local", "z_local", "p_global", "z_global"}`` for the largest
   excess (plus method-specific extras, e.g. the global p-value's uncertainty);
-* ``bestfit``: best-fit (M, g) and uncertainties, where the method provides one;
+* ``bestfit``: best-fit (M, g) and uncertainties, where the method provides one; the
+  ``profile`` method adds ``profile_mass = {"mass_MeV": [...], "q": [...]}`` (-2 Delta ln L
+  versus M, profiled over g and all nuisances: the input of mass combinations) and
+  ``profile_mu`` (versus g at the best mass);
 * ``fits``: per-point curves for the figures (``sqrt_s``, ``ratio``, ``ratio_err``,
   ``b_only``, ``s_plus_b``);
 * ``cls_scan``: CLs vs g at the most significant mass (``g``, ``cls``, ``cls_err``, ``cl``);
