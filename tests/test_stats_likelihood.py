@@ -179,6 +179,7 @@ def test_g_to_zero_and_far_masses():
     calc = AsymptoticCalculator(m)
     obs, ok = calc.upper_limits()
     exp, ok_e = calc.expected_limits()
+    assert np.isfinite(exp[ok_e]).all()
     # grid edges: weak limits (or none where the root is not bracketed: flagged)
     assert ok[1] and ok_e[:, 1].all() and np.isfinite(obs[ok]).all()
     assert obs[0] > 10 * obs[1] and obs[2] > 10 * obs[1]
