@@ -49,10 +49,10 @@ def test_single_bin_closed_form():
     s1 = 1e8 * 0.09 * y0                      # signal events per unit mu
     for i, n in enumerate((-2, -1, 0, 1, 2)):
         tgt = n + ndtri(1.0 - 0.1 * ndtr(n))
-        mu = brentq(lambda m: 2 * (m * s1 - b * np.log1p(m * s1 / b)) - tgt**2, 1e-12, 1.0)
+        mu = brentq(lambda m, t=tgt: 2 * (m * s1 - b * np.log1p(m * s1 / b)) - t**2, 1e-12, 1.0)
         assert r.bands[i, 0] == pytest.approx(np.sqrt(mu), rel=2e-4)
     for z in (3.0, 5.0):
-        mu = brentq(lambda m: 2 * ((m * s1 + b) * np.log1p(m * s1 / b) - m * s1) - z * z,
+        mu = brentq(lambda m, z=z: 2 * ((m * s1 + b) * np.log1p(m * s1 / b) - m * s1) - z * z,
                     1e-12, 1.0)
         assert r.discovery_local[z][0] == pytest.approx(np.sqrt(mu), rel=2e-4)
 
