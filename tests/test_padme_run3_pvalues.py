@@ -103,3 +103,12 @@ def test_clopper_pearson_and_z():
     assert clopper_pearson(300, 0, 0.68)[0] == 0.0
     assert z_from_p(0.02275013194817921) == pytest.approx(2.0, rel=1e-9)
     assert z_from_p(1.0) == -5.0 and z_from_p(0.0) == np.inf
+
+
+def test_local_p_exact_counts(synthetic):
+    lim, band = synthetic
+    k = int(np.flatnonzero(np.isclose(MASSES, 16.92))[0])
+    obs = band.quantiles["median"].copy()
+    loc = local_pvalues(MASSES, obs, band, CFG, lim, mode="exact")
+    j = int(np.flatnonzero(np.isclose(loc.mass, 16.92))[0])
+    assert loc.p[j] == np.mean(lim[:, k] >= obs[k])

@@ -289,6 +289,25 @@ class PadmeRun3Method:
         k_loc = np.flatnonzero(np.abs(loc.mass - m_ex) < 1e-9)
         p_l = float(loc.p[k_loc[0]]) if k_loc.size else float("nan")
         tp = glo.trueprob
+        # the same with exact sample quantiles / counts instead of rL.C's 200-bin histograms
+        band_x = expected_band(band_masses, pe_lim, cfg.hist_bins, "exact")
+        loc_x = local_pvalues(masses, obs, band_x, cfg, pe_lim, mode="exact")
+        glo_x = global_pvalues(masses, obs, band_x, pe_lim, cfg)
+        kx = np.flatnonzero(np.abs(loc_x.mass - m_ex) < 1e-9)
+        variant = {"note": "exact sample quantiles for the band and exact counts for the local "
+                           "p (no histogram binning); PADME's procedure is the headline",
+                   "mass_MeV_largest_deviation": float(glo_x.mass[glo_x.i_max])
+                   if glo_x.i_max >= 0 else None,
+                   "p_global": float(glo_x.p[glo_x.i_max]) if glo_x.i_max >= 0 else None,
+                   "z_global": float(glo_x.z[glo_x.i_max]) if glo_x.i_max >= 0 else None,
+                   "p_global_lo": float(glo_x.p_lo[glo_x.i_max]) if glo_x.i_max >= 0 else None,
+                   "p_global_hi": float(glo_x.p_hi[glo_x.i_max]) if glo_x.i_max >= 0 else None,
+                   "p_local_at_headline_mass": float(loc_x.p[kx[0]]) if kx.size else None,
+                   "p_local_lo": float(loc_x.p_lo[kx[0]]) if kx.size else None,
+                   "p_local_hi": float(loc_x.p_hi[kx[0]]) if kx.size else None,
+                   "z_local_at_headline_mass": z_from_p(float(loc_x.p[kx[0]]))
+                   if kx.size else None,
+                   "local_curve": {"mass_MeV": loc_x.mass, "p": loc_x.p}}
         result.excess = {
             "mass_MeV": m_ex, "p_local": p_l, "z_local": z_from_p(p_l),
             "p_local_lo": float(loc.p_lo[k_loc[0]]) if k_loc.size else None,
@@ -305,6 +324,8 @@ class PadmeRun3Method:
             "true_prob": {"d": tp.d, "p": tp.p, "p_up": tp.p_up, "p_down": tp.p_down,
                           "n_exceed": tp.n_exceed, "n_pseudo": tp.n_pseudo},
             "lee_window_MeV": list(cfg.lee_window),
+            "exact_quantiles_variant": variant,
+            "histogram_bin_width": (band.xmax - band.xmin) / cfg.hist_bins,
             "note": "p_* intervals: 68 % Clopper-Pearson (toy statistics); Z = Phi^-1(1 - p)",
         }
         return int(np.argmin(np.abs(masses - m_ex)))

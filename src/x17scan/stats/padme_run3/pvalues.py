@@ -66,8 +66,19 @@ class LocalP:
         return np.array([z_from_p(p) for p in self.p])
 
 
-def local_pvalues(obs_mass: F64, obs_limit: F64, band: Band, cfg: PadmeRun3Config) -> LocalP:
-    """Local p at the observed masses with a limit, within ``cfg.pvalue_mass_range``."""
+def local_pvalues(obs_mass: F64, obs_limit: F64, band: Band, cfg: PadmeRun3Config,
+                  pe_limits: F64 | None = None, mode: str = "root") -> LocalP:
+    """Local p at the observed masses with a limit, within ``cfg.pvalue_mass_range``.
+
+    ``mode="root"``: rL.C's histogram count (one-bin granularity: with the histogram range set
+    by the extreme limits of all masses, a bin can be ~10 % of a typical limit wide);
+    ``mode="exact"``: the fraction of pseudo-experiments (``pe_limits`` (n_pe, n_band)) with a
+    finite limit >= the observed one.
+    """
+    if mode not in ("root", "exact"):
+        raise ValueError(f"unknown local p mode {mode!r}")
+    if mode == "exact" and pe_limits is None:
+        raise ValueError("mode='exact' needs the pseudo-experiment limits")
     lo_m, hi_m = cfg.pvalue_mass_range
     have = np.isfinite(obs_limit)
     om, ol = np.asarray(obs_mass)[have], np.asarray(obs_limit)[have]
@@ -78,10 +89,15 @@ def local_pvalues(obs_mass: F64, obs_limit: F64, band: Band, cfg: PadmeRun3Confi
         d = np.abs(m - band.mass)
         k = int(np.argmin(d))
         if d[k] < 1e-6:
-            h = band.histograms[k]
-            ixmin = int((lim - h.xmin) / h.width + 0.5)
-            total = h.integral(0, h.nbins)
-            passed = h.integral(ixmin, h.nbins)
+            if mode == "root":
+                h = band.histograms[k]
+                ixmin = int((lim - h.xmin) / h.width + 0.5)
+                total = h.integral(0, h.nbins)
+                passed = h.integral(ixmin, h.nbins)
+            else:
+                col = np.asarray(pe_limits)[:, k]
+                col = col[np.isfinite(col)]
+                total, passed = float(col.size), float((col >= lim).sum())
             p = passed / total if total > 0 else float("nan")
             c_lo, c_hi = clopper_pearson(total, passed, cfg.local_p_cl)
             xs.append(m)
