@@ -207,129 +207,164 @@ class Clusters:
                               "owner")}
 
 
-@numba.njit(cache=True)
-def _cluster_event(crys, e, t, own, a, b, cp, xpos, ypos, used, members,
-                   o_e, o_eraw, o_x, o_y, o_t, o_seed, o_nh, o_own, nc):
-    """Algorithm 1 on hits a:b; appends clusters at index nc; returns the new count."""
+@numba.njit(cache=True, error_model="numpy")
+def _cluster_kernel(offsets, crys, e, t, own, n_ro, cp, xpos, ypos, gbase, o_off, o_e, o_eraw,
+                    o_x, o_y, o_t, o_seed, o_nh, o_own, nc):
+    """Algorithm 1 on readout events 0..n_ro-1 of the hits (CSR ``offsets``); clusters are
+    appended from index ``nc`` and ``o_off[gbase + i + 1]`` set; returns the new count.
+    The body is written out in the loop (no array-taking calls per event: see
+    :func:`x17scan.sim.detector._respond_kernel`)."""
     seed_thr = cp[_C_SEED]
+    hit_thr = cp[_C_HIT]
     win = int(cp[_C_WIN])
     twin = cp[_C_TWIN]
     maxh = int(cp[_C_MAXH])
     npoly = int(cp[_C_NPOLY])
-    n = b - a
-    for j in range(n):
-        used[j] = e[a + j] < cp[_C_HIT]
-    while True:
-        best = -1
-        be = seed_thr
-        for j in range(n):
-            if not used[j] and e[a + j] > be:
-                be = e[a + j]
-                best = j
-        if best < 0:
-            return nc
-        rs = crys[a + best] // N_SIDE
-        cs = crys[a + best] - rs * N_SIDE
-        ts = t[a + best]
-        used[best] = True
-        members[0] = best
-        nm = 1
-        for j in range(n):
-            if used[j] or nm >= maxh:
-                continue
-            r = crys[a + j] // N_SIDE
-            c = crys[a + j] - r * N_SIDE
-            if abs(r - rs) <= win and abs(c - cs) <= win and abs(t[a + j] - ts) < twin:
-                used[j] = True
-                members[nm] = j
-                nm += 1
-        esum = 0.0
-        etsum = 0.0
-        for q in range(nm):
-            j = a + members[q]
-            esum += e[j]
-            etsum += e[j] * t[j]
-        if esum < cp[_C_CMAX]:
-            f = 0.0
-            for k in range(npoly - 1, -1, -1):
-                f = f * esum + cp[_NC + k]
-        else:
-            f = cp[_C_CABOVE]
-        ecorr = esum / f
-        wsum = 0.0
-        xs = 0.0
-        ys = 0.0
-        if cp[_C_LOG] > 0.0:
-            for q in range(nm):
-                j = a + members[q]
-                w = cp[_C_W0] + math.log(e[j] / esum)
-                if w > 0.0:
-                    wsum += w
-                    xs += w * xpos[crys[j]]
-                    ys += w * ypos[crys[j]]
-        if wsum <= 0.0:
-            for q in range(nm):
-                j = a + members[q]
-                wsum += e[j]
-                xs += e[j] * xpos[crys[j]]
-                ys += e[j] * ypos[crys[j]]
-        xc = xs / wsum
-        yc = ys / wsum
-        if cp[_C_DEPTH] > 0.0 and ecorr > 0.0:
-            tmax = cp[_C_X0] * max(math.log(ecorr / cp[_C_EC]) + cp[_C_DC], 0.0)
-            scale = cp[_C_ZF] / (cp[_C_ZF] + tmax)
-            xc *= scale
-            yc *= scale
-        o_e[nc] = ecorr
-        o_eraw[nc] = esum
-        o_x[nc] = xc
-        o_y[nc] = yc
-        o_t[nc] = etsum / esum if cp[_C_TALGO] > 0.0 else ts
-        o_seed[nc] = crys[a + best]
-        o_nh[nc] = nm
-        o_own[nc] = own[a + best]
-        nc += 1
-
-
-@numba.njit(cache=True)
-def _cluster_kernel(offsets, crys, e, t, own, cp, xpos, ypos, o_off, o_e, o_eraw, o_x, o_y,
-                    o_t, o_seed, o_nh, o_own):
-    nro = offsets.shape[0] - 1
+    log_w = cp[_C_LOG] > 0.0
+    w0 = cp[_C_W0]
+    ew0 = math.exp(-w0)
+    depth = cp[_C_DEPTH] > 0.0
+    talgo = cp[_C_TALGO] > 0.0
     maxn = 1
-    for i in range(nro):
+    for i in range(n_ro):
         maxn = max(maxn, offsets[i + 1] - offsets[i])
     used = np.empty(maxn, np.bool_)
     members = np.empty(maxn, np.int64)
-    nc = 0
-    o_off[0] = 0
-    for i in range(nro):
-        nc = _cluster_event(crys, e, t, own, offsets[i], offsets[i + 1], cp, xpos, ypos, used,
-                            members, o_e, o_eraw, o_x, o_y, o_t, o_seed, o_nh, o_own, nc)
-        o_off[i + 1] = nc
+    seeds = np.empty(maxn, np.int64)
+    for i in range(n_ro):
+        a = offsets[i]
+        n = offsets[i + 1] - a
+        # seed candidates by decreasing energy (ties in hit order): taking the first unused one
+        # each time is "the most energetic unused hit above threshold" of algorithm 1
+        ns = 0
+        for j in range(n):
+            ej = e[a + j]
+            used[j] = ej < hit_thr
+            if ej > seed_thr and not used[j]:
+                k = ns
+                while k > 0 and e[a + seeds[k - 1]] < ej:
+                    seeds[k] = seeds[k - 1]
+                    k -= 1
+                seeds[k] = j
+                ns += 1
+        for q_s in range(ns):
+            best = seeds[q_s]
+            if used[best]:
+                continue
+            rs = crys[a + best] // N_SIDE
+            cs = crys[a + best] - rs * N_SIDE
+            ts = t[a + best]
+            used[best] = True
+            members[0] = best
+            nm = 1
+            for j in range(n):
+                if used[j] or nm >= maxh:
+                    continue
+                r = crys[a + j] // N_SIDE
+                c = crys[a + j] - r * N_SIDE
+                if abs(r - rs) <= win and abs(c - cs) <= win and abs(t[a + j] - ts) < twin:
+                    used[j] = True
+                    members[nm] = j
+                    nm += 1
+            esum = 0.0
+            etsum = 0.0
+            for q in range(nm):
+                j = a + members[q]
+                esum += e[j]
+                etsum += e[j] * t[j]
+            if esum < cp[_C_CMAX]:
+                f = 0.0
+                for k in range(npoly - 1, -1, -1):
+                    f = f * esum + cp[_NC + k]
+            else:
+                f = cp[_C_CABOVE]
+            ecorr = esum / f
+            wsum = 0.0
+            xs = 0.0
+            ys = 0.0
+            if log_w:
+                # hits with E_i / E < exp(-w0) have zero weight: no logarithm needed
+                emin_w = esum * ew0
+                for q in range(nm):
+                    j = a + members[q]
+                    if e[j] > emin_w:
+                        w = w0 + math.log(e[j] / esum)
+                        if w > 0.0:
+                            wsum += w
+                            xs += w * xpos[crys[j]]
+                            ys += w * ypos[crys[j]]
+            if wsum <= 0.0:
+                for q in range(nm):
+                    j = a + members[q]
+                    wsum += e[j]
+                    xs += e[j] * xpos[crys[j]]
+                    ys += e[j] * ypos[crys[j]]
+            xc = xs / wsum
+            yc = ys / wsum
+            if depth and ecorr > 0.0:
+                tmax = cp[_C_X0] * max(math.log(ecorr / cp[_C_EC]) + cp[_C_DC], 0.0)
+                scale = cp[_C_ZF] / (cp[_C_ZF] + tmax)
+                xc *= scale
+                yc *= scale
+            o_e[nc] = ecorr
+            o_eraw[nc] = esum
+            o_x[nc] = xc
+            o_y[nc] = yc
+            o_t[nc] = etsum / esum if talgo else ts
+            o_seed[nc] = crys[a + best]
+            o_nh[nc] = nm
+            o_own[nc] = own[a + best]
+            nc += 1
+        o_off[gbase + i + 1] = nc
     return nc
+
+
+class _ClusterSink:
+    """Growable cluster output arrays."""
+
+    def __init__(self, n_ro: int, cap: int) -> None:
+        self.off = np.zeros(n_ro + 1, np.int64)
+        self.bufs = _buffers(max(cap, 16))
+        self.n = 0
+
+    def reserve(self, extra: int) -> None:
+        if self.n + extra > self.bufs[0].shape[0]:
+            new = _buffers(2 * (self.n + extra))
+            for old, nw in zip(self.bufs, new, strict=True):
+                nw[:self.n] = old[:self.n]
+            self.bufs = new
+
+    def run(self, offsets, crys, e, t, own, n_ro, cp, xpos, ypos, gbase) -> None:
+        self.reserve(int(np.count_nonzero(e[:offsets[n_ro]] > cp[_C_SEED])))
+        self.n = _cluster_kernel(offsets, crys, e, t, own, n_ro, cp, xpos, ypos, gbase,
+                                 self.off, *self.bufs, self.n)
+
+    def clusters(self, hits_like, config: DetectorConfig, params: ClusterParams,
+                 readout_of_event, bunch) -> Clusters:
+        o_e, o_eraw, o_x, o_y, o_t, o_seed, o_nh, o_own = (b[:self.n].copy() for b in self.bufs)
+        etag_offsets, etag_bar, etag_time, etag_owner = hits_like
+        return Clusters(offsets=self.off, energy=o_e, energy_raw=o_eraw, x=o_x, y=o_y,
+                        time=o_t, seed=o_seed, n_hits=o_nh, owner=o_own,
+                        etag_offsets=etag_offsets, etag_bar=etag_bar, etag_time=etag_time,
+                        etag_owner=etag_owner, readout_of_event=readout_of_event, bunch=bunch,
+                        config=config, params=params)
+
+
+def _buffers(cap: int) -> tuple:
+    return (np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap),
+            np.empty(cap, np.int32), np.empty(cap, np.int32), np.empty(cap, np.int64))
 
 
 def cluster(hits: Hits, params: ClusterParams | None = None) -> Clusters:
     """Run algorithm 1 on every readout event of ``hits`` (see the module docstring)."""
     cp = params or ClusterParams()
     cfg = hits.config
-    cap = int(np.count_nonzero(hits.energy > cp.seed_threshold)) + 1
-    o_off = np.zeros(len(hits) + 1, np.int64)
-    o_e, o_eraw, o_x, o_y, o_t = (np.empty(cap) for _ in range(5))
-    o_seed = np.empty(cap, np.int32)
-    o_nh = np.empty(cap, np.int32)
-    o_own = np.empty(cap, np.int64)
     xpos, ypos = cp.crystal_positions(cfg)
-    nc = _cluster_kernel(hits.offsets, hits.crystal, hits.energy, hits.time, hits.owner,
-                         cp.kernel_params(cfg), xpos, ypos, o_off, o_e, o_eraw, o_x, o_y, o_t,
-                         o_seed, o_nh, o_own)
-    return Clusters(offsets=o_off, energy=o_e[:nc].copy(), energy_raw=o_eraw[:nc].copy(),
-                    x=o_x[:nc].copy(), y=o_y[:nc].copy(), time=o_t[:nc].copy(),
-                    seed=o_seed[:nc].copy(), n_hits=o_nh[:nc].copy(), owner=o_own[:nc].copy(),
-                    etag_offsets=hits.etag_offsets, etag_bar=hits.etag_bar,
-                    etag_time=hits.etag_time, etag_owner=hits.etag_owner,
-                    readout_of_event=hits.readout_of_event, bunch=hits.bunch, config=cfg,
-                    params=cp)
+    sink = _ClusterSink(len(hits), 2 * len(hits))
+    sink.run(hits.offsets, hits.crystal, hits.energy, hits.time, hits.owner, len(hits),
+             cp.kernel_params(cfg), xpos, ypos, 0)
+    return sink.clusters((hits.etag_offsets, hits.etag_bar, hits.etag_time, hits.etag_owner),
+                         cfg, cp, hits.readout_of_event, hits.bunch)
 
 
 def cluster_reference(crystal, energy, time, config: DetectorConfig,

@@ -338,64 +338,36 @@ _ARRAYS = ("two_cluster", "ee", "gg", "n_tagged", "stage", "n_clusters", "e1", "
  _S_NROWS) = range(29)
 _NS = 29
 _NCUT = len(CUT_NAMES)
+assert _NCUT == 9  # the pair kernel spells out the nine cuts
 
 
-@numba.njit(cache=True, inline="always")
-def _apply(flags, c1, c2, mode):
-    """A per-cluster flag over the pair: mode 0 cluster 1, 1 cluster 2, 2 both, 3 either."""
+@numba.njit(cache=True, error_model="numpy")
+def _apply(f1, f2, mode):
+    """A per-cluster flag over the pair (f1: cluster 1, f2: cluster 2): mode 0 cluster 1,
+    1 cluster 2, 2 both, 3 either."""
     if mode == 0:
-        return flags[c1]
+        return f1
     if mode == 1:
-        return flags[c2]
+        return f2
     if mode == 2:
-        return flags[c1] and flags[c2]
-    return flags[c1] or flags[c2]
+        return f1 and f2
+    return f1 or f2
 
 
-@numba.njit(cache=True, inline="always")
-def _two_sided(f_lo, f_hi, c1, c2, one_sided, apply_to):
-    """One-sided: f_hi on cluster 1 and f_lo on cluster 2; else both flags (the window) on the
-    clusters of ``apply_to``."""
+@numba.njit(cache=True, error_model="numpy")
+def _two_sided(lo1, hi1, lo2, hi2, one_sided, apply_to):
+    """One-sided: the upper bound on cluster 1 and the lower bound on cluster 2; else the
+    window (both bounds) on the clusters of ``apply_to``."""
     if one_sided:
-        return f_hi[c1] and f_lo[c2]
-    if apply_to == 0:
-        return f_lo[c1] and f_hi[c1]
-    if apply_to == 1:
-        return f_lo[c2] and f_hi[c2]
-    w1 = f_lo[c1] and f_hi[c1]
-    w2 = f_lo[c2] and f_hi[c2]
-    if apply_to == 2:
-        return w1 and w2
-    return w1 or w2
+        return hi1 and lo2
+    return _apply(lo1 and hi1, lo2 and hi2, apply_to)
 
 
-@numba.njit(cache=True)
-def _tagged(k, ro, c_x, c_y, c_t, x_off, x_bar, x_t, sp, short):
-    """Is cluster k matched to an ETag hit of readout ro?"""
-    scale = sp[_S_ZET] / sp[_S_ZF]
-    x = c_x[k] * scale
-    y = c_y[k] * scale
-    tol = sp[_S_TAG_YTOL]
-    cen = int(sp[_S_NROWS]) // 2
-    for q in range(x_off[ro], x_off[ro + 1]):
-        if abs(x_t[q] - c_t[k]) >= sp[_S_TAG_TW]:
-            continue
-        row = x_bar[q] // 10
-        side = x_bar[q] - 10 * row
-        if abs(y - (row - cen) * sp[_S_ROWP]) >= 0.5 * sp[_S_BARH] + tol:
-            continue
-        if row < short.shape[0] and short[row]:
-            if (side == 1 and x < -tol) or (side == 0 and x > tol):
-                continue
-        return True
-    return False
-
-
-@numba.njit(cache=True)
+# The loops below are written out on purpose (see x17scan.sim.detector._respond_kernel).
+@numba.njit(cache=True, error_model="numpy")
 def _pair_kernel(c_off, c_e, c_x, c_y, c_t, f_rlo, f_rhi, f_elo, f_ehi, f_phi, f_ea, sp, x_off,
                  x_bar, x_t, short, best_1, best_2, stage, ntag):
     nro = c_off.shape[0] - 1
-    passes = np.empty(_NCUT, np.bool_)
     r_one = sp[_S_RMODE] == 0.0
     e_one = sp[_S_EMODE] == 0.0
     a_r = int(sp[_S_APPLY_R])
@@ -403,12 +375,17 @@ def _pair_kernel(c_off, c_e, c_x, c_y, c_t, f_rlo, f_rhi, f_elo, f_ehi, f_phi, f
     a_phi = int(sp[_S_APPLY_PHI])
     a_ea = int(sp[_S_APPLY_EA])
     c1mode = int(sp[_S_C1])
+    emin_cl = sp[_S_EMIN_CL]
+    cos_b2b = -math.cos(sp[_S_B2B])
+    tag_scale = sp[_S_ZET] / sp[_S_ZF]
+    tag_tol = sp[_S_TAG_YTOL]
+    tag_cen = int(sp[_S_NROWS]) // 2
     for ro in range(nro):
         a = c_off[ro]
         b = c_off[ro + 1]
         nv = 0
         for k in range(a, b):
-            if c_e[k] >= sp[_S_EMIN_CL]:
+            if c_e[k] >= emin_cl:
                 nv += 1
         top_ok = nv >= 2 if sp[_S_MODE] == 0.0 else nv == 2
         bs = -1
@@ -416,10 +393,10 @@ def _pair_kernel(c_off, c_e, c_x, c_y, c_t, f_rlo, f_rhi, f_elo, f_ehi, f_phi, f
         b1 = -1
         b2 = -1
         for i in range(a, b):
-            if c_e[i] < sp[_S_EMIN_CL]:
+            if c_e[i] < emin_cl:
                 continue
             for j in range(i + 1, b):
-                if c_e[j] < sp[_S_EMIN_CL]:
+                if c_e[j] < emin_cl:
                     continue
                 if c1mode == 0:
                     first = c_e[i] >= c_e[j]
@@ -433,23 +410,35 @@ def _pair_kernel(c_off, c_e, c_x, c_y, c_t, f_rlo, f_rhi, f_elo, f_ehi, f_phi, f
                 esum = c_e[c1] + c_e[c2]
                 cogx = (c_e[c1] * c_x[c1] + c_e[c2] * c_x[c2]) / esum
                 cogy = (c_e[c1] * c_y[c1] + c_e[c2] * c_y[c2]) / esum
-                dphi = abs(math.atan2(c_y[c1], c_x[c1]) - math.atan2(c_y[c2], c_x[c2]))
-                if dphi > math.pi:
-                    dphi = 2.0 * math.pi - dphi
-                passes[0] = top_ok
-                passes[1] = abs(dt) < sp[_S_DT]
-                passes[2] = _two_sided(f_rlo, f_rhi, c1, c2, r_one, a_r)
-                # energy falls with radius: the one-sided cut is E_1 > E_min, E_2 < E_max
-                passes[3] = _two_sided(f_ehi, f_elo, c1, c2, e_one, a_e)
-                passes[4] = sp[_S_ON_SUM] == 0.0 or (
-                    sp[_S_SUM_LO] < esum / sp[_S_ETOT] < sp[_S_SUM_HI])
-                passes[5] = sp[_S_ON_COG] == 0.0 or math.hypot(cogx, cogy) < sp[_S_COG]
-                passes[6] = sp[_S_ON_B2B] == 0.0 or abs(dphi - math.pi) < sp[_S_B2B]
-                passes[7] = _apply(f_phi, c1, c2, a_phi)
-                passes[8] = _apply(f_ea, c1, c2, a_ea)
+                # |delta phi - pi| < d  <=>  cos(delta phi) < -cos(d)
+                rr = math.sqrt((c_x[c1] * c_x[c1] + c_y[c1] * c_y[c1])
+                               * (c_x[c2] * c_x[c2] + c_y[c2] * c_y[c2]))
+                cdphi = (c_x[c1] * c_x[c2] + c_y[c1] * c_y[c2]) / rr if rr > 0.0 else 1.0
+                # stage = cuts passed in a row (CUT_NAMES order)
                 st = 0
-                while st < _NCUT and passes[st]:
-                    st += 1
+                if top_ok:
+                    st = 1
+                    if abs(dt) < sp[_S_DT]:
+                        st = 2
+                        if _two_sided(f_rlo[c1], f_rhi[c1], f_rlo[c2], f_rhi[c2], r_one, a_r):
+                            st = 3
+                            # energy falls with radius: the one-sided cut is E_1 > E_min and
+                            # E_2 < E_max
+                            if _two_sided(f_ehi[c1], f_elo[c1], f_ehi[c2], f_elo[c2], e_one,
+                                          a_e):
+                                st = 4
+                                if sp[_S_ON_SUM] == 0.0 or (
+                                        sp[_S_SUM_LO] < esum / sp[_S_ETOT] < sp[_S_SUM_HI]):
+                                    st = 5
+                                    if (sp[_S_ON_COG] == 0.0
+                                            or math.hypot(cogx, cogy) < sp[_S_COG]):
+                                        st = 6
+                                        if sp[_S_ON_B2B] == 0.0 or cdphi < cos_b2b:
+                                            st = 7
+                                            if _apply(f_phi[c1], f_phi[c2], a_phi):
+                                                st = 8
+                                                if _apply(f_ea[c1], f_ea[c2], a_ea):
+                                                    st = 9
                 q = (abs(esum - sp[_S_ETOT]) / sp[_S_QE] + abs(dt) / sp[_S_QT]
                      + (abs(cogx) + abs(cogy)) / sp[_S_QC])
                 if st > bs or (st == bs and q < bq):
@@ -462,45 +451,63 @@ def _pair_kernel(c_off, c_e, c_x, c_y, c_t, f_rlo, f_rhi, f_elo, f_ehi, f_phi, f
         stage[ro] = bs
         nt = -1
         if b1 >= 0 and sp[_S_TAG_ON] > 0.0:
+            # ETag: a hit in the bar row crossed by the line target -> cluster, on the
+            # cluster's side for split rows, in time with the cluster
             nt = 0
-            if _tagged(b1, ro, c_x, c_y, c_t, x_off, x_bar, x_t, sp, short):
-                nt += 1
-            if _tagged(b2, ro, c_x, c_y, c_t, x_off, x_bar, x_t, sp, short):
-                nt += 1
+            for which in range(2):
+                k = b1 if which == 0 else b2
+                x = c_x[k] * tag_scale
+                y = c_y[k] * tag_scale
+                for q in range(x_off[ro], x_off[ro + 1]):
+                    if abs(x_t[q] - c_t[k]) >= sp[_S_TAG_TW]:
+                        continue
+                    row = x_bar[q] // 10
+                    side = x_bar[q] - 10 * row
+                    if abs(y - (row - tag_cen) * sp[_S_ROWP]) >= 0.5 * sp[_S_BARH] + tag_tol:
+                        continue
+                    if row < short.shape[0] and short[row]:
+                        if (side == 1 and x < -tag_tol) or (side == 0 and x > tag_tol):
+                            continue
+                    nt += 1
+                    break
         ntag[ro] = nt
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _flags_kernel(c_e, c_x, c_y, r_on, r_min, r_max, e_on, e_lo, e_hi, phi_on, tan_hw,
+                  f_rlo, f_rhi, f_elo, f_ehi, f_phi):
+    for k in range(c_e.shape[0]):
+        r2 = c_x[k] * c_x[k] + c_y[k] * c_y[k]
+        f_rlo[k] = not r_on or r2 > r_min * r_min
+        f_rhi[k] = not r_on or r2 < r_max * r_max
+        f_elo[k] = not e_on or c_e[k] > e_lo
+        f_ehi[k] = not e_on or c_e[k] < e_hi
+        # |phi| < hw or |phi - 180 deg| < hw  <=>  |y| < tan(hw) |x|  (hw < 90 deg)
+        f_phi[k] = not phi_on or abs(c_y[k]) < tan_hw * abs(c_x[k])
 
 
 def _cluster_flags(cl: Clusters, sel: Selection, cv: dict[str, float]) -> tuple:
     """Per-cluster pass flags of the bounds that act on single clusters."""
     c = sel.cuts
-    r = np.hypot(cl.x, cl.y)
-    ones = np.ones(r.shape[0], dtype=np.bool_)
-    if c["radius"]["enabled"]:
-        f_rlo, f_rhi = cv["r_min"] < r, r < cv["r_max"]
-    else:
-        f_rlo = f_rhi = ones
+    n = cl.energy.shape[0]
+    f_rlo, f_rhi, f_elo, f_ehi, f_phi = (np.empty(n, np.bool_) for _ in range(5))
     ec = c["energy"]
-    if ec["enabled"]:
-        sig = cl.config.response.sigma
-        lo = cv["e_min"] - ec["margin_low"] - ec["margin_sigma"] * float(sig(cv["e_min"]))
-        hi = cv["e_max"] + ec["margin_high"] + ec["margin_sigma"] * float(sig(cv["e_max"]))
-        f_elo, f_ehi = lo < cl.energy, cl.energy < hi
-    else:
-        f_elo = f_ehi = ones
-    if c["phi"]["enabled"]:
-        phi = np.abs(np.arctan2(cl.y, cl.x))
-        hw = np.radians(c["phi"]["half_width"])
-        f_phi = (phi < hw) | (np.pi - phi < hw)
-    else:
-        f_phi = ones
+    sig = cl.config.response.sigma
+    lo = cv["e_min"] - ec["margin_low"] - ec["margin_sigma"] * float(sig(cv["e_min"]))
+    hi = cv["e_max"] + ec["margin_high"] + ec["margin_sigma"] * float(sig(cv["e_max"]))
+    hw = np.radians(c["phi"]["half_width"])
+    _flags_kernel(cl.energy, cl.x, cl.y, c["radius"]["enabled"], cv["r_min"], cv["r_max"],
+                  ec["enabled"], lo, hi, c["phi"]["enabled"], float(np.tan(hw)), f_rlo, f_rhi,
+                  f_elo, f_ehi, f_phi)
     ea = c["energy_angle"]
     if ea["enabled"]:
         mass = M_E if c["radius"]["kinematics"] == "electron" else 0.0
+        r = np.hypot(cl.x, cl.y)
         e_exp, _ = two_body_energies(np.arctan(r / cv["distance"]), cv["sqrt_s"], mass)
         f_ea = np.abs(cl.energy - e_exp) < ea["n_sigma"] * cl.config.response.sigma(e_exp)
     else:
-        f_ea = ones
-    return tuple(np.ascontiguousarray(f) for f in (f_rlo, f_rhi, f_elo, f_ehi, f_phi, f_ea))
+        f_ea = np.ones(n, dtype=np.bool_)
+    return f_rlo, f_rhi, f_elo, f_ehi, f_phi, np.ascontiguousarray(f_ea)
 
 
 def _pair_params(cl: Clusters, sel: Selection, cv: dict[str, float]) -> NDArray[np.float64]:
@@ -550,31 +557,43 @@ def select(clusters: Clusters, selection: Selection, e_beam_nominal: float) -> S
     return _per_event(cl, best_1, best_2, stage, ntag, cv, selection)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _scatter_kernel(best_1, best_2, stage, ntag, c_owner, c_e, c_x, c_y, c_t, ev_stage, ev_ntag,
+                    e1, e2, x1, y1, x2, y2, t1, t2):
+    """Per-event outputs: the readout's candidate pair goes to the owner of its cluster 1."""
+    ev_stage[:] = -1
+    ev_ntag[:] = -1
+    for arr in (e1, e2, x1, y1, x2, y2, t1, t2):
+        arr[:] = np.nan
+    for ro in range(best_1.shape[0]):
+        i = best_1[ro]
+        if i < 0:
+            continue
+        j = best_2[ro]
+        ev = c_owner[i]
+        ev_stage[ev] = stage[ro]
+        ev_ntag[ev] = ntag[ro]
+        e1[ev] = c_e[i]
+        e2[ev] = c_e[j]
+        x1[ev] = c_x[i]
+        y1[ev] = c_y[i]
+        x2[ev] = c_x[j]
+        y2[ev] = c_y[j]
+        t1[ev] = c_t[i]
+        t2[ev] = c_t[j]
+
+
 def _per_event(cl: Clusters, best_1, best_2, stage, ntag, cv, selection) -> SelectionResult:
     n = cl.readout_of_event.shape[0]
-    has = best_1 >= 0
-    ro = np.flatnonzero(has)
-    ev = cl.owner[best_1[ro]]
-    ev_stage = np.full(n, -1, np.int64)
-    ev_ntag = np.full(n, -1, np.int64)
-    idx1 = np.full(n, -1, np.int64)
-    idx2 = np.full(n, -1, np.int64)
-    ev_stage[ev] = stage[ro]
-    ev_ntag[ev] = ntag[ro]
-    idx1[ev] = best_1[ro]
-    idx2[ev] = best_2[ro]
+    ev_stage = np.empty(n, np.int8)
+    ev_ntag = np.empty(n, np.int8)
+    pair = [np.empty(n) for _ in range(8)]
+    _scatter_kernel(best_1, best_2, stage, ntag, cl.owner, cl.energy, cl.x, cl.y, cl.time,
+                    ev_stage, ev_ntag, *pair)
     sel = ev_stage == _NCUT
-
-    def pick(arr, idx):
-        out = np.full(n, np.nan)
-        ok = idx >= 0
-        out[ok] = arr[idx[ok]]
-        return out
-
     n_cl = np.diff(cl.offsets)[cl.readout_of_event].astype(np.int16)
+    e1, e2, x1, y1, x2, y2, t1, t2 = pair
     return SelectionResult(
-        two_cluster=sel, ee=sel & (ev_ntag == 2), gg=sel & (ev_ntag == 0),
-        n_tagged=ev_ntag.astype(np.int8), stage=ev_stage.astype(np.int8), n_clusters=n_cl,
-        e1=pick(cl.energy, idx1), e2=pick(cl.energy, idx2), x1=pick(cl.x, idx1),
-        y1=pick(cl.y, idx1), x2=pick(cl.x, idx2), y2=pick(cl.y, idx2), t1=pick(cl.time, idx1),
-        t2=pick(cl.time, idx2), cut_values=cv, selection=selection.name)
+        two_cluster=sel, ee=sel & (ev_ntag == 2), gg=sel & (ev_ntag == 0), n_tagged=ev_ntag,
+        stage=ev_stage, n_clusters=n_cl, e1=e1, e2=e2, x1=x1, y1=y1, x2=x2, y2=y2, t1=t1, t2=t2,
+        cut_values=cv, selection=selection.name)

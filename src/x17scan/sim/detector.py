@@ -391,6 +391,18 @@ class DetectorConfig:
         return self.shower.sharing_table(self.ecal.pitch)
 
     @cached_property
+    def block_full(self) -> NDArray[np.uint8]:
+        """(841,) uint8: 1 where the K x K block around the cell lies inside the grid and holds
+        crystals only (the kernels then skip the per-cell checks)."""
+        h = self.shower.block // 2
+        m = np.pad(self.ecal.mask, h, constant_values=False)
+        out = np.ones((N_SIDE, N_SIDE), dtype=bool)
+        for dy in range(2 * h + 1):
+            for dx in range(2 * h + 1):
+                out &= m[dy:dy + N_SIDE, dx:dx + N_SIDE]
+        return np.ascontiguousarray(out.ravel().astype(np.uint8))
+
+    @cached_property
     def sharing_flat(self) -> NDArray[np.float64]:
         """:attr:`sharing_table` flattened (C order), as the kernels index it."""
         return self.sharing_table.reshape(-1)
@@ -418,8 +430,8 @@ _NORM_BITS = 14
 _NORM_TABLE = ndtri((np.arange(1 << _NORM_BITS) + 0.5) / (1 << _NORM_BITS))
 _NORM_TABLE /= np.sqrt(np.mean(_NORM_TABLE**2))  # unit variance exactly
 _NORM_TABLE.setflags(write=False)
-"""Equiprobable quantiles of N(0, 1) (tails to +-3.9 sigma): a table lookup gives the per-hit
-time jitter at the cost of one integer draw."""
+"""Equiprobable quantiles of N(0, 1) (2^14 of them, tails to +-3.9 sigma): a table lookup gives
+a Gaussian deviate (energy smearing, time jitter) at the cost of one integer draw."""
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -429,37 +441,19 @@ _SNORM = np.uint64(64 - _NORM_BITS)
 _INV53 = 1.0 / 9007199254740992.0
 
 
-@numba.njit(cache=True, inline="always")
-def _next_u64(state):
-    """SplitMix64 (Steele, Lea & Flood 2014): passes BigCrush; state is a uint64[1] array."""
-    state[0] += _GOLDEN
-    z = state[0]
+@numba.njit(cache=True, error_model="numpy")
+def _splitmix(s):
+    """SplitMix64 (Steele, Lea & Flood, OOPSLA 2014; passes BigCrush): (new state, output).
+    Scalars only, so it inlines into the kernels without reference counting."""
+    s = s + _GOLDEN
+    z = s
     z = (z ^ (z >> _S30)) * _MIX1
     z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
-@numba.njit(cache=True, inline="always")
-def _uniform(state):
-    """Uniform in [0, 1) with 53 random bits."""
-    return float(_next_u64(state) >> _S11) * _INV53
-
-
-@numba.njit(cache=True)
-def _normal(state):
-    """Standard normal (Box-Muller, one value per call)."""
-    u1 = 1.0 - _uniform(state)
-    u2 = _uniform(state)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-
-
-@numba.njit(cache=True, inline="always")
-def _normal_fast(state, table):
-    return table[_next_u64(state) >> _SNORM]
+    return s, z ^ (z >> _S31)
 
 
 def uniform_reference(seed: int, n: int) -> NDArray[np.float64]:
-    """Pure-Python SplitMix64 uniforms (for tests of the kernel generator)."""
+    """Pure-Python SplitMix64 uniforms in [0, 1) (for tests of the kernel generator)."""
     mask = (1 << 64) - 1
     s = seed & mask
     out = np.empty(n)
@@ -473,246 +467,62 @@ def uniform_reference(seed: int, n: int) -> NDArray[np.float64]:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _uniform_kernel(seed, n):
-    state = np.empty(1, np.uint64)
-    state[0] = seed
+    s = np.uint64(seed)
     out = np.empty(n)
     for i in range(n):
-        out[i] = _uniform(state)
+        s, z = _splitmix(s)
+        out[i] = float(z >> _S11) * _INV53
     return out
 
 
 # =============================================================================================
-# Per-bunch digitisation kernel
+# Digitisation kernel
 # =============================================================================================
-@numba.njit(cache=True)
-def _etag_bar(x, y, prm, short):
-    nrows = int(prm[_P_NROWS])
-    c = nrows // 2
-    row = math.floor(y / prm[_P_ROWP] + 0.5) + c
-    if row < 0 or row >= nrows:
-        return -1
-    if abs(y - (row - c) * prm[_P_ROWP]) >= 0.5 * prm[_P_BARH]:
-        return -1
-    if abs(x) >= 0.5 * prm[_P_BARL]:
-        return -1
-    if short[row]:
-        if abs(x) <= prm[_P_GAP]:
-            return -1
-        return 10 * row + (1 if x > 0 else 0)
-    return 10 * row
-
-
-@numba.njit(cache=True)
-def _add_deposit(cid, e, t, owner, merge, head, d_crys, d_e, d_et, d_t, d_own, d_owne, d_next,
-                 nd):
-    j = head[cid]
-    while j >= 0:
-        if abs(t - d_t[j]) < merge:
-            d_e[j] += e
-            d_et[j] += e * t
-            d_t[j] = d_et[j] / d_e[j]
-            if e > d_owne[j]:
-                d_owne[j] = e
-                d_own[j] = owner
-            return nd
-        j = d_next[j]
-    d_crys[nd] = cid
-    d_e[nd] = e
-    d_et[nd] = e * t
-    d_t[nd] = t
-    d_own[nd] = owner
-    d_owne[nd] = e
-    d_next[nd] = head[cid]
-    head[cid] = nd
-    return nd + 1
-
-
-@numba.njit(cache=True)
-def _digitize_group(g0, g1, order, vertex, t0, pdg, p, e, prm, mask, table, short, normtab,
-                    state, head, acc_e, acc_et, d_crys, d_e, d_et, d_t, d_own, d_owne, d_next,
-                    x_bar, x_tet, x_own):
-    """Hits of the readout event made of events order[g0:g1]: fills the digit scratch arrays
-    (first ``nd`` entries: crystal, energy, time, owner) and the ETag arrays (first ``ne``);
-    returns (nd, ne). ``table`` is the flattened sharing table; ``head`` (-1) and ``acc_e``,
-    ``acc_et`` (0) are per-crystal scratch arrays, left as found."""
+# The bodies below are written out inside the loops on purpose: a numba function that takes
+# arrays and is not inlined by LLVM costs an atomic reference-count pair per array and call.
+@numba.njit(cache=True, error_model="numpy")
+def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, mask, full, table, short,
+                    normtab, state, max_group, h_off, h_crys, h_e, h_t, h_own, x_off, x_bar, x_t,
+                    x_own):
+    """Hits of the readout events (groups) g0..g1-1, written from index 0 of the output arrays
+    (``h_off``/``x_off`` get g1 - g0 + 1 entries); ``state[0]`` is the SplitMix64 state, read
+    at the start and written back. Returns (hits, ETag hits) written."""
     k = int(prm[_P_K])
     kk = k * k
     h = k // 2
     nb = int(prm[_P_NB])
     pitch = prm[_P_PITCH]
+    xoff = prm[_P_XOFF]
+    yoff = prm[_P_YOFF]
     zf = prm[_P_ZFACE]
     cl = prm[_P_CLIGHT]
     me = prm[_P_ME]
     merge = prm[_P_MERGE]
     et_on = prm[_P_ETON] > 0.0
     zet = prm[_P_ZET]
-    # a lone interaction needs no time bookkeeping per crystal (dense accumulation)
-    dense = g1 - g0 == 1 and merge > 1.0
-    nd = 0
-    ne = 0
-    for q in range(g0, g1):
-        ev = order[q]
-        vx = vertex[ev, 0]
-        vy = vertex[ev, 1]
-        vz = vertex[ev, 2]
-        for slot in range(2):
-            code = pdg[ev, slot]
-            a = abs(code)
-            if a != 11 and a != 22:
-                continue
-            px = p[ev, slot, 0]
-            py = p[ev, slot, 1]
-            pz = p[ev, slot, 2]
-            en = e[ev, slot]
-            if pz <= 0.0 or en <= 0.0:
-                continue
-            pm = math.sqrt(px * px + py * py + pz * pz)
-            # --- ETag (upstream of the ECal)
-            if et_on and zet > vz:
-                xe = vx + (zet - vz) * px / pz
-                ye = vy + (zet - vz) * py / pz
-                bar = _etag_bar(xe, ye, prm, short)
-                if bar >= 0:
-                    fire = False
-                    if a == 11:
-                        fire = _uniform(state) < prm[_P_ETEFF]
-                    elif _uniform(state) < prm[_P_CONV]:
-                        fire = _uniform(state) < prm[_P_ETEFF]
-                    if fire:
-                        te = (t0[ev] + (zet - vz) * pm / pz / cl
-                              + prm[_P_ETTRES] * _normal_fast(state, normtab))
-                        x_bar[ne] = bar
-                        x_tet[ne] = te
-                        x_own[ne] = ev
-                        ne += 1
-            # --- ECal
-            if zf <= vz:
-                continue
-            if a == 22:
-                ev0 = en
-                cdepth = prm[_P_CG]
-            elif code == -11:
-                ev0 = en + me
-                cdepth = prm[_P_CE]
-            else:
-                ev0 = en - me
-                cdepth = prm[_P_CE]
-            if ev0 <= 0.0:
-                continue
-            sig2 = (prm[_P_A] * prm[_P_A] * 1000.0 * ev0 + prm[_P_B] * prm[_P_B]
-                    + prm[_P_C] * prm[_P_C] * ev0 * ev0)
-            esm = ev0 + math.sqrt(sig2) * _normal(state)
-            if esm <= 0.0:
-                continue
-            tmax = prm[_P_X0] * max(math.log(ev0 / prm[_P_EC]) + cdepth, 0.0)
-            path = (zf - vz) * pm / pz
-            s = path + tmax
-            xs = vx + s * px / pm
-            ys = vy + s * py / pm
-            fx = (xs - prm[_P_XOFF]) / pitch + CENTRE + 0.5
-            fy = (ys - prm[_P_YOFF]) / pitch + CENTRE + 0.5
-            if not (-h - 1.0 < fx < N_SIDE + h + 1.0 and -h - 1.0 < fy < N_SIDE + h + 1.0):
-                continue
-            ix = math.floor(fx)
-            iy = math.floor(fy)
-            fu = (fx - ix) * nb
-            fv = (fy - iy) * nb
-            iu = min(int(fu), nb - 1)
-            iv = min(int(fv), nb - 1)
-            wu = fu - iu
-            wv = fv - iv
-            edep = esm * prm[_P_VIS]
-            w00 = (1.0 - wu) * (1.0 - wv) * edep
-            w10 = wu * (1.0 - wv) * edep
-            w01 = (1.0 - wu) * wv * edep
-            w11 = wu * wv * edep
-            b00 = (iu * (nb + 1) + iv) * kk
-            b10 = b00 + (nb + 1) * kk
-            thit = t0[ev] + path / cl + prm[_P_TOFF]
-            for dy in range(k):
-                row = iy + dy - h
-                if row < 0 or row >= N_SIDE:
-                    continue
-                for dx in range(k):
-                    col = ix + dx - h
-                    if col < 0 or col >= N_SIDE:
-                        continue
-                    cid = row * N_SIDE + col
-                    if mask[cid] == 0:
-                        continue
-                    q0 = dy * k + dx
-                    ec = (w00 * table[b00 + q0] + w10 * table[b10 + q0]
-                          + w01 * table[b00 + kk + q0] + w11 * table[b10 + kk + q0])
-                    if ec <= 0.0:
-                        continue
-                    if dense:
-                        # one interaction: its deposits are simultaneous, always one hit
-                        if acc_e[cid] == 0.0:
-                            d_crys[nd] = cid
-                            nd += 1
-                        acc_e[cid] += ec
-                        acc_et[cid] += ec * thit
-                    else:
-                        nd = _add_deposit(cid, ec, thit, ev, merge, head, d_crys, d_e, d_et,
-                                          d_t, d_own, d_owne, d_next, nd)
-    # --- hits: time jitter and readout threshold (and reset the per-crystal scratch)
+    etrowp = prm[_P_ROWP]
+    etbarh = 0.5 * prm[_P_BARH]
+    etbarl = 0.5 * prm[_P_BARL]
+    etgap = prm[_P_GAP]
+    etnrows = int(prm[_P_NROWS])
+    etcen = etnrows // 2
+    eteff = prm[_P_ETEFF]
+    etconv = prm[_P_CONV]
+    ettres = prm[_P_ETTRES]
+    etm = prm[_P_ETMERGE]
+    a2k = prm[_P_A] * prm[_P_A] * 1000.0
+    b2 = prm[_P_B] * prm[_P_B]
+    c2 = prm[_P_C] * prm[_P_C]
+    x0 = prm[_P_X0]
+    ec_crit = prm[_P_EC]
+    vis = prm[_P_VIS]
+    toff = prm[_P_TOFF]
     thr = prm[_P_THR]
     tres = prm[_P_TRES]
-    m = 0
-    if dense:
-        own0 = order[g0]
-        for j in range(nd):
-            cid = d_crys[j]
-            en = acc_e[cid]
-            tt = acc_et[cid] / en
-            acc_e[cid] = 0.0
-            acc_et[cid] = 0.0
-            if en >= thr:
-                d_crys[m] = cid
-                d_e[m] = en
-                d_t[m] = tt + tres * _normal_fast(state, normtab)
-                d_own[m] = own0
-                m += 1
-    else:
-        for j in range(nd):
-            head[d_crys[j]] = -1
-            if d_e[j] >= thr:
-                d_crys[m] = d_crys[j]
-                d_e[m] = d_e[j]
-                d_t[m] = d_t[j] + tres * _normal_fast(state, normtab)
-                d_own[m] = d_own[j]
-                m += 1
-    # --- ETag: hits of one bar within the merge window are one hit (earliest time)
-    mne = 0
-    etm = prm[_P_ETMERGE]
-    for j in range(ne):
-        dup = False
-        for i in range(mne):
-            if x_bar[i] == x_bar[j] and abs(x_tet[i] - x_tet[j]) < etm:
-                if x_tet[j] < x_tet[i]:
-                    x_tet[i] = x_tet[j]
-                    x_own[i] = x_own[j]
-                dup = True
-                break
-        if not dup:
-            x_bar[mne] = x_bar[j]
-            x_tet[mne] = x_tet[j]
-            x_own[mne] = x_own[j]
-            mne += 1
-    return m, mne
-
-
-@numba.njit(cache=True)
-def _respond_kernel(order, grp, vertex, t0, pdg, p, e, prm, mask, table, short, normtab, seed,
-                    max_group, h_off, h_crys, h_e, h_t, h_own, x_off, x_bar, x_t, x_own):
-    state = np.empty(1, np.uint64)
-    state[0] = seed
-    cap = max_group * 2 * int(prm[_P_K]) ** 2 + 1
+    cap = max_group * 2 * kk + 1
     head = np.full(N_CELLS, -1, np.int32)
-    acc_e = np.zeros(N_CELLS)
-    acc_et = np.zeros(N_CELLS)
     d_crys = np.empty(cap, np.int32)
     d_e = np.empty(cap)
     d_et = np.empty(cap)
@@ -720,31 +530,199 @@ def _respond_kernel(order, grp, vertex, t0, pdg, p, e, prm, mask, table, short, 
     d_own = np.empty(cap, np.int64)
     d_owne = np.empty(cap)
     d_next = np.empty(cap, np.int32)
-    s_bar = np.empty(2 * max_group + 1, np.int32)
-    s_t = np.empty(2 * max_group + 1)
-    s_own = np.empty(2 * max_group + 1, np.int64)
+    npart = 2 * max_group + 1
+    p_fx = np.empty(npart)
+    p_fy = np.empty(npart)
+    p_ix = np.empty(npart, np.int64)
+    p_iy = np.empty(npart, np.int64)
+    p_e = np.empty(npart)
+    p_t = np.empty(npart)
+    p_ev = np.empty(npart, np.int64)
+    s = state[0]
     pos = 0
     epos = 0
-    ng = grp.shape[0] - 1
     h_off[0] = 0
     x_off[0] = 0
-    for g in range(ng):
-        nd, ne = _digitize_group(grp[g], grp[g + 1], order, vertex, t0, pdg, p, e, prm, mask,
-                                 table, short, normtab, state, head, acc_e, acc_et, d_crys, d_e,
-                                 d_et, d_t, d_own, d_owne, d_next, s_bar, s_t, s_own)
+    for g in range(g0, g1):
+        q0g = grp[g]
+        q1g = grp[g + 1]
+        m = 0
+        ne0 = epos
+        for q in range(q0g, q1g):
+            ev = order[q]
+            vx = vertex[ev, 0]
+            vy = vertex[ev, 1]
+            vz = vertex[ev, 2]
+            for slot in range(2):
+                code = pdg[ev, slot]
+                a = abs(code)
+                if a != 11 and a != 22:
+                    continue
+                px = p[ev, slot, 0]
+                py = p[ev, slot, 1]
+                pz = p[ev, slot, 2]
+                en = e[ev, slot]
+                if pz <= 0.0 or en <= 0.0:
+                    continue
+                pm = math.sqrt(px * px + py * py + pz * pz)
+                # --- ETag (upstream of the ECal): bar crossed, efficiency, photon conversion
+                if et_on and zet > vz:
+                    xe = vx + (zet - vz) * px / pz
+                    ye = vy + (zet - vz) * py / pz
+                    row = math.floor(ye / etrowp + 0.5) + etcen
+                    bar = -1
+                    if (0 <= row < etnrows and abs(ye - (row - etcen) * etrowp) < etbarh
+                            and abs(xe) < etbarl):
+                        if short[row]:
+                            if abs(xe) > etgap:
+                                bar = 10 * row + (1 if xe > 0 else 0)
+                        else:
+                            bar = 10 * row
+                    if bar >= 0:
+                        s, z = _splitmix(s)
+                        u = float(z >> _S11) * _INV53
+                        if a == 11:
+                            fire = u < eteff
+                        else:
+                            fire = False
+                            if u < etconv:
+                                s, z = _splitmix(s)
+                                fire = float(z >> _S11) * _INV53 < eteff
+                        if fire:
+                            s, z = _splitmix(s)
+                            te = t0[ev] + (zet - vz) * pm / pz / cl + ettres * normtab[z >> _SNORM]
+                            dup = False
+                            for i in range(ne0, epos):  # one hit per bar within the window
+                                if x_bar[i] == bar and abs(x_t[i] - te) < etm:
+                                    if te < x_t[i]:
+                                        x_t[i] = te
+                                        x_own[i] = ev
+                                    dup = True
+                                    break
+                            if not dup:
+                                x_bar[epos] = bar
+                                x_t[epos] = te
+                                x_own[epos] = ev
+                                epos += 1
+                # --- ECal: smeared energy, impact at the depth of the shower maximum
+                if zf <= vz:
+                    continue
+                if a == 22:
+                    ev0 = en
+                    cdepth = prm[_P_CG]
+                elif code == -11:
+                    ev0 = en + me
+                    cdepth = prm[_P_CE]
+                else:
+                    ev0 = en - me
+                    cdepth = prm[_P_CE]
+                if ev0 <= 0.0:
+                    continue
+                s, z = _splitmix(s)
+                esm = ev0 + math.sqrt(a2k * ev0 + b2 + c2 * ev0 * ev0) * normtab[z >> _SNORM]
+                if esm <= 0.0:
+                    continue
+                tmax = x0 * max(math.log(ev0 / ec_crit) + cdepth, 0.0)
+                path = (zf - vz) * pm / pz
+                sp = path + tmax
+                fx = (vx + sp * px / pm - xoff) / pitch + CENTRE + 0.5
+                fy = (vy + sp * py / pm - yoff) / pitch + CENTRE + 0.5
+                if not (-h - 1.0 < fx < N_SIDE + h + 1.0 and -h - 1.0 < fy < N_SIDE + h + 1.0):
+                    continue
+                p_fx[m] = fx
+                p_fy[m] = fy
+                p_ix[m] = math.floor(fx)
+                p_iy[m] = math.floor(fy)
+                p_e[m] = esm * vis
+                p_t[m] = t0[ev] + path / cl + toff
+                p_ev[m] = ev
+                m += 1
+        # --- share the energy among the K x K cells. A particle whose block overlaps no other
+        # block of the readout event makes its hits directly (threshold and time jitter);
+        # the others go through the per-crystal merging (pile-up, overlapping showers)
+        nd = 0
+        for i in range(m):
+            ix = p_ix[i]
+            iy = p_iy[i]
+            alone = True
+            for j in range(m):
+                if j != i and abs(p_ix[j] - ix) < k and abs(p_iy[j] - iy) < k:
+                    alone = False
+                    break
+            fu = (p_fx[i] - ix) * nb
+            fv = (p_fy[i] - iy) * nb
+            iu = min(int(fu), nb - 1)
+            iv = min(int(fv), nb - 1)
+            wu = fu - iu
+            wv = fv - iv
+            edep = p_e[i]
+            w00 = (1.0 - wu) * (1.0 - wv) * edep
+            w10 = wu * (1.0 - wv) * edep
+            w01 = (1.0 - wu) * wv * edep
+            w11 = wu * wv * edep
+            b00 = (iu * (nb + 1) + iv) * kk
+            b10 = b00 + (nb + 1) * kk
+            thit = p_t[i]
+            ev = p_ev[i]
+            inner = 0 <= ix < N_SIDE and 0 <= iy < N_SIDE and full[iy * N_SIDE + ix] == 1
+            for dy in range(k):
+                row = iy + dy - h
+                if not inner and (row < 0 or row >= N_SIDE):
+                    continue
+                for dx in range(k):
+                    col = ix + dx - h
+                    cid = row * N_SIDE + col
+                    if not inner and (col < 0 or col >= N_SIDE or mask[cid] == 0):
+                        continue
+                    q0 = dy * k + dx
+                    dep = (w00 * table[b00 + q0] + w10 * table[b10 + q0]
+                           + w01 * table[b00 + kk + q0] + w11 * table[b10 + kk + q0])
+                    if alone:
+                        if dep >= thr and dep > 0.0:
+                            s, z = _splitmix(s)
+                            h_crys[pos] = cid
+                            h_e[pos] = dep
+                            h_t[pos] = thit + tres * normtab[z >> _SNORM]
+                            h_own[pos] = ev
+                            pos += 1
+                        continue
+                    if dep <= 0.0:
+                        continue
+                    # deposits in one crystal within the merge window make one hit
+                    j = head[cid]
+                    while j >= 0:
+                        if abs(thit - d_t[j]) < merge:
+                            d_e[j] += dep
+                            d_et[j] += dep * thit
+                            d_t[j] = d_et[j] / d_e[j]
+                            if dep > d_owne[j]:
+                                d_owne[j] = dep
+                                d_own[j] = ev
+                            break
+                        j = d_next[j]
+                    if j < 0:
+                        d_crys[nd] = cid
+                        d_e[nd] = dep
+                        d_et[nd] = dep * thit
+                        d_t[nd] = thit
+                        d_own[nd] = ev
+                        d_owne[nd] = dep
+                        d_next[nd] = head[cid]
+                        head[cid] = nd
+                        nd += 1
+        # --- merged hits: time jitter, readout threshold, reset of the per-crystal chains
         for j in range(nd):
-            h_crys[pos] = d_crys[j]
-            h_e[pos] = d_e[j]
-            h_t[pos] = d_t[j]
-            h_own[pos] = d_own[j]
-            pos += 1
-        h_off[g + 1] = pos
-        for j in range(ne):
-            x_bar[epos] = s_bar[j]
-            x_t[epos] = s_t[j]
-            x_own[epos] = s_own[j]
-            epos += 1
-        x_off[g + 1] = epos
+            head[d_crys[j]] = -1
+            if d_e[j] >= thr:
+                s, z = _splitmix(s)
+                h_crys[pos] = d_crys[j]
+                h_e[pos] = d_e[j]
+                h_t[pos] = d_t[j] + tres * normtab[z >> _SNORM]
+                h_own[pos] = d_own[j]
+                pos += 1
+        h_off[g - g0 + 1] = pos
+        x_off[g - g0 + 1] = epos
+    state[0] = s
     return pos, epos
 
 
@@ -855,34 +833,83 @@ def draw_seed(rng: np.random.Generator | int | None) -> np.uint64:
     return np.uint64(g.integers(0, 2**63, dtype=np.int64))
 
 
+BLOCK_GROUPS = 2048
+"""Readout events per kernel call: bounds the temporary hit buffers (about 1.4 kB per event of
+the block) and keeps them in cache when the clustering follows block by block."""
+
+
+class DigitizerRun:
+    """The state of one :func:`respond`-like pass over a chunk: the grouping of its events in
+    readout events, the kernel inputs, the generator state and reusable hit buffers. ``block``
+    digitises readout events g0..g1-1 into the buffers (see :func:`_respond_kernel`)."""
+
+    def __init__(self, events, config: DetectorConfig, rng) -> None:
+        self.config = config
+        self.order, self.grp, self.bunch, self.readout_of_event = readout_groups(events.bunch)
+        self.n_groups = self.grp.shape[0] - 1
+        sizes = np.diff(self.grp)
+        self.max_group = int(sizes.max()) if sizes.size else 0
+        self.arrays = kernel_inputs(events)
+        self.state = np.array([draw_seed(rng)], dtype=np.uint64)
+        kk = config.shower.block ** 2
+        starts = np.arange(0, self.n_groups + 1, BLOCK_GROUPS)
+        ends = np.minimum(starts + BLOCK_GROUPS, self.n_groups)
+        ev_per_block = self.grp[ends] - self.grp[starts] if self.n_groups else np.zeros(1, int)
+        cap_ev = int(ev_per_block.max()) if ev_per_block.size else 0
+        cap = cap_ev * 2 * kk + 1
+        self.h_off = np.zeros(BLOCK_GROUPS + 1, np.int64)
+        self.h_crys = np.empty(cap, np.int32)
+        self.h_e = np.empty(cap)
+        self.h_t = np.empty(cap)
+        self.h_own = np.empty(cap, np.int64)
+        self.x_off = np.zeros(BLOCK_GROUPS + 1, np.int64)
+        self.x_bar = np.empty(2 * cap_ev + 1, np.int32)
+        self.x_t = np.empty(2 * cap_ev + 1)
+        self.x_own = np.empty(2 * cap_ev + 1, np.int64)
+
+    def blocks(self):
+        """(g0, g1) of the successive blocks."""
+        for g0 in range(0, self.n_groups, BLOCK_GROUPS):
+            yield g0, min(g0 + BLOCK_GROUPS, self.n_groups)
+
+    def block(self, g0: int, g1: int) -> tuple[int, int]:
+        """Digitise readout events g0..g1-1; returns (hits, ETag hits) in the buffers."""
+        c = self.config
+        return _respond_kernel(g0, g1, self.order, self.grp, *self.arrays, c.kernel_params,
+                               c.ecal.mask_flat, c.block_full, c.sharing_flat,
+                               c.etag_short_mask, _NORM_TABLE, self.state, self.max_group,
+                               self.h_off, self.h_crys, self.h_e, self.h_t, self.h_own,
+                               self.x_off, self.x_bar, self.x_t, self.x_own)
+
+
 def respond(events, config: DetectorConfig | None = None,
             rng: np.random.Generator | int | None = None) -> Hits:
     """Detector hits of a chunk of truth events (MeV, ns; see the module docstring).
 
     ``events`` is a :class:`~x17scan.sim.events.TruthEvents`; ``config`` defaults to
-    :meth:`DetectorConfig.default_run3`; ``rng`` a Generator or integer seed (one draw).
-    Memory: about 1.2 kB per event for the temporary hit buffer."""
+    :meth:`DetectorConfig.default_run3`; ``rng`` a Generator or integer seed (one draw)."""
     cfg = config or DetectorConfig.default_run3()
-    order, grp, bunch_vals, ro = readout_groups(events.bunch)
-    n = order.shape[0]
-    max_group = int(np.diff(grp).max()) if n else 0
-    cap = n * 2 * cfg.shower.block ** 2
-    h_off = np.zeros(grp.shape[0], np.int64)
-    h_crys = np.empty(cap, np.int32)
-    h_e = np.empty(cap)
-    h_t = np.empty(cap)
-    h_own = np.empty(cap, np.int64)
-    x_off = np.zeros(grp.shape[0], np.int64)
-    x_bar = np.empty(2 * n, np.int32)
-    x_t = np.empty(2 * n)
-    x_own = np.empty(2 * n, np.int64)
-    seed = draw_seed(rng)
-    pos, epos = _respond_kernel(order, grp, *kernel_inputs(events), cfg.kernel_params,
-                                cfg.ecal.mask_flat, cfg.sharing_flat, cfg.etag_short_mask,
-                                _NORM_TABLE, seed, max_group, h_off, h_crys, h_e, h_t, h_own,
-                                x_off, x_bar, x_t, x_own)
-    return Hits(offsets=h_off, crystal=h_crys[:pos].copy(), energy=h_e[:pos].copy(),
-                time=h_t[:pos].copy(), owner=h_own[:pos].copy(), etag_offsets=x_off,
-                etag_bar=x_bar[:epos].copy(), etag_time=x_t[:epos].copy(),
-                etag_owner=x_own[:epos].copy(), readout_of_event=ro, bunch=bunch_vals,
-                config=cfg)
+    run = DigitizerRun(events, cfg, rng)
+    offs, parts, eoffs, eparts = [np.zeros(1, np.int64)], [], [np.zeros(1, np.int64)], []
+    nh = ne = 0
+    for g0, g1 in run.blocks():
+        pos, epos = run.block(g0, g1)
+        m = g1 - g0
+        offs.append(run.h_off[1:m + 1] + nh)
+        eoffs.append(run.x_off[1:m + 1] + ne)
+        parts.append((run.h_crys[:pos].copy(), run.h_e[:pos].copy(), run.h_t[:pos].copy(),
+                      run.h_own[:pos].copy()))
+        eparts.append((run.x_bar[:epos].copy(), run.x_t[:epos].copy(),
+                       run.x_own[:epos].copy()))
+        nh += pos
+        ne += epos
+
+    def cat(items, k, dtype):
+        return (np.concatenate([it[k] for it in items]) if items else np.zeros(0, dtype))
+
+    return Hits(offsets=np.concatenate(offs), crystal=cat(parts, 0, np.int32),
+                energy=cat(parts, 1, float), time=cat(parts, 2, float),
+                owner=cat(parts, 3, np.int64), etag_offsets=np.concatenate(eoffs),
+                etag_bar=cat(eparts, 0, np.int32), etag_time=cat(eparts, 1, float),
+                etag_owner=cat(eparts, 2, np.int64), readout_of_event=run.readout_of_event,
+                bunch=run.bunch, config=cfg)
