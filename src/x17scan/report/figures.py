@@ -165,11 +165,15 @@ def plot_limits(result, ax=None, scale: float = 1e-4):
     exp10 = round(float(np.log10(scale)))
     ax.set_ylabel(rf"$g_{{ve}}$ upper limit at {cl}% CL [$10^{{{exp10}}}$]")
     ax.set_xlabel(r"$M_X$ [MeV]")
+    # the limits explode at the edges of the scan; frame the sensitive region instead
+    lows = [np.nanmin(_arr(b, k)) for b, k in ((ex, "median"), (lim, "observed")) if b and k in b]
     ymax = ax.get_ylim()[1]
-    ax.set_ylim(0, ymax * 1.25)
+    if lows and np.isfinite(min(lows)):
+        ymax = min(ymax * 1.25, 4.2 * min(lows) / scale)
+    ax.set_ylim(0, ymax)
     sec = ax.secondary_yaxis("right", functions=(lambda g: g / E_CHARGE, lambda e: e * E_CHARGE))
     sec.set_ylabel(rf"$\varepsilon = g_{{ve}}/e$ [$10^{{{exp10}}}$]")
-    ax.legend(loc="upper left", fontsize=12, ncols=2, bbox_to_anchor=(0.0, 0.93))
+    ax.legend(loc="upper center", fontsize=12, ncols=2, bbox_to_anchor=(0.5, 0.93))
     label(ax, _method_label(result), _dataset_label(result))
     return fig
 
