@@ -141,7 +141,38 @@ def fit_tanh(g: F64, y: F64, elo: F64, ehi: F64, mask: NDArray[np.bool_],
     p = _to_p(u, lo, hi)
     # a row that stalled with a vanishing gradient is at its minimum too
     valid = np.isfinite(chi2) & np.all(np.isfinite(p), axis=1) & (conv | (edm < MINUIT_EDM_GOAL))
+    # rows where Levenberg-Marquardt stalled (kinks of the asymmetric-error chi2, parameters at
+    # their limits): ROOT's own minimiser decides, from ROOT's start values
+    for i in np.flatnonzero(~valid):
+        res = _migrad_tanh(g[i], y[i], elo[i], ehi[i], mask[i], cfg, p_start[i])
+        if res is not None:
+            p[i], chi2[i], edm[i] = res
+            valid[i] = True
     return TanhFit(params=p, chi2=chi2, edm=edm, valid=valid)
+
+
+def _migrad_tanh(g, y, elo, ehi, mask, cfg, start):
+    """Minuit (Migrad, bounded parameters) on one curve; (params, chi2, edm) or None."""
+    from iminuit import Minuit
+
+    lo = np.asarray(cfg.tanh_lower, dtype=np.float64)
+    hi = np.asarray(cfg.tanh_upper, dtype=np.float64)
+    mode = cfg.tanh_errors
+
+    def chi2(par):
+        u = _to_u(np.asarray(par, dtype=np.float64)[None, :], lo[None, :], hi[None, :])
+        r, _ = _resid_jac(u, g[None, :], y[None, :], elo[None, :], ehi[None, :],
+                          mask[None, :], lo[None, :], hi[None, :], mode)
+        return float((r * r).sum())
+
+    m = Minuit(chi2, np.clip(np.asarray(start, dtype=np.float64), lo, hi))
+    m.errordef = 1.0
+    m.limits = list(zip(lo, hi, strict=True))
+    m.tol = 0.01                     # ROOT's default tolerance (EDM goal 2e-5)
+    m.migrad()
+    if not m.valid:
+        return None
+    return np.asarray(m.values, dtype=np.float64), float(m.fval), float(m.fmin.edm)
 
 
 def tgraph_eval(x: F64, y: F64, xv: float) -> float:

@@ -74,7 +74,11 @@ def _pseudo_task(payload: tuple) -> dict[str, Any]:
     pts = [scan_mass(problem, prep, ss, float(m), n_toys, g_mode, alpha) for m in masses]
     lim = upper_limits(np.asarray(masses), [p.graph(problem) for p in pts], problem.config,
                        alpha)
+    # the CLs counts travel with the limits: limits can be re-derived without new toys
+    counts = [{"g": p.g, "nb_valid": p.counts.nb_valid, "nb_pass": p.counts.nb_pass,
+               "ns_valid": p.counts.ns_valid, "ns_pass": p.counts.ns_pass} for p in pts]
     return {"limit": lim.limit, "limit_clsb": lim.limit_clsb, "method": lim.method,
+            "counts": counts,
             "n_fits": sum(p.n_fits for p in pts), "n_failed": sum(p.n_failed for p in pts),
             "n_retried": sum(p.n_retried for p in pts),
             "n_points": sum(p.g.size for p in pts),
