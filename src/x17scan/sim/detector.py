@@ -7,19 +7,22 @@
   photons only after a conversion (``etag.photon_conversion``);
 * in the ECal the particle's energy (kinetic + 2 m_e for e+, kinetic for e-, E for photons) is
   smeared once per particle with sigma_E^2 = a^2 (1 GeV) E + b^2 + c^2 E^2 (the PadmeReco
-  resolution function 2 %/sqrt(E/GeV) + 0.03 MeV + 1.2 %, docs/detector.md §1.4), scaled by the
-  visible fraction and shared among the K x K cells around the point where the particle's line
-  reaches the depth of the shower maximum (:mod:`x17scan.sim.shower`); energy in the central
-  hole or outside the grid is lost;
+  resolution function 2 %/sqrt(E/GeV) + 0.03 MeV + 1.2 %, docs/detector.md §1.4; a cluster then
+  has this resolution, the hits of one shower fluctuate together), scaled by the visible fraction
+  and shared among the K x K cells around the point where the particle's line reaches the depth
+  of the shower maximum (:mod:`x17scan.sim.shower`); energy in the central hole or outside the
+  grid is lost;
 * deposits of all interactions of one ``bunch`` are overlaid: deposits in one crystal within
   ``merge_window`` (5 ns) make one hit with energy-weighted time (PadmeMC ECalDigitizer);
 * each hit gets a Gaussian time jitter (``time_resolution``, 0.8 ns) and hits below
   ``readout_threshold`` (1 MeV) are dropped.
 
 Units: MeV, mm, ns. The random numbers come from one ``numpy.random.Generator`` draw per call
-(a 64-bit seed of an in-kernel SplitMix64 stream), so the same generator state gives
-bit-identical hits. The hot loop is a numba kernel over readout events (bunches); the same
-per-bunch routine feeds :func:`x17scan.reco.process` without materialising the hits.
+(a 64-bit seed of an in-kernel SplitMix64 stream; Gaussian deviates from a 2^14-quantile table,
+tails cut at 3.9 sigma), so the same generator state gives bit-identical hits. The hot loop is a
+numba kernel over blocks of readout events (bunches) (:class:`DigitizerRun`);
+:func:`x17scan.reco.reconstruct` clusters each block right after it is digitised, without
+storing the hits of the whole chunk.
 """
 
 from __future__ import annotations
