@@ -70,7 +70,7 @@ def figure_plan(ev: dict[str, Any], target: str, mass: float | None, window: tup
         col, mk, ls, lw = styles[key]
         y = d["z_at_gref"] if target == "discovery" else d["median"] * 1e4
         a2.plot(d["masses"], y, ls=ls, color=col, lw=lw, label=d["label"])
-    a2.axvspan(*window, color="#dcdcdc", lw=0, zorder=0, label="target window")
+    a2.axvspan(*window, color="#e8e8e8", lw=0, zorder=0, label="target window")
     if target == "discovery":
         a2.axhline(3.0, color="black", lw=0.8, ls=":")
         a2.axvline(mass, color="#bd1f01", lw=1.2, ls="--",

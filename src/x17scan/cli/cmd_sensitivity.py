@@ -190,7 +190,7 @@ def figure_limits(sens: Any, variations: list[dict[str, Any]], ext: dict[str, An
         pot = v["name"] == "pot-scale"
         rx.plot(m, ratio, ls=(0, (1, 1.5)) if pot else _LS[i % len(_LS)], lw=3.5 if pot else 2,
                 color=COLORS[i % len(COLORS)], label=v["label"], zorder=3 if pot else 2)
-    rx.set_ylim(0.86, 1.27)
+    rx.set_ylim(0.86, 1.31)
     rx.set_xlabel(r"$M_X$ [MeV]")
     rx.set_ylabel("median / nominal", fontsize=18)
     if variations:
@@ -531,7 +531,7 @@ def _summary(sens: Any, var: list[dict[str, Any]], ls_block: dict[str, Any], toy
     from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = Console(width=120)
     t = Table(title=f"x17scan sensitivity: plan {name} ({inputs.e_beam.size} points, "
                     f"{inputs.total_pot:.3g} PoT), {sens.info['model']}; g_ve in 1e-4")
     cols = ["M (MeV)", "-2s", "-1s", "median", "+1s", "+2s", "3s loc", "5s loc", "3s glob",
@@ -557,8 +557,11 @@ def _summary(sens: Any, var: list[dict[str, Any]], ls_block: dict[str, Any], toy
               f"factor {tf['3']:.1f} at 3 sigma, {tf['5']:.1f} at 5 sigma global")
     if var:
         j0 = int(np.nanargmin(np.abs(m - 17.0)))
-        parts = [f"{v['label'].replace('$', '').replace(chr(92), '')}: "
-                 f"{v['median'][j0] / sens.median[j0]:.3f}" for v in var]
+        def plain(text: str) -> str:
+            return (text.replace("$\\pm$", "±").replace("$\\Delta M$", "ΔM")
+                    .replace("$", ""))
+
+        parts = [f"{plain(v['label'])}: {v['median'][j0] / sens.median[j0]:.3f}" for v in var]
         con.print(f"median limit at {m[j0]:.2f} MeV relative to nominal: " + "; ".join(parts))
     if ls_block:
         pk = ls_block["peaks_per_pot_per_g2_at_17MeV"]["bes_0.22%"]

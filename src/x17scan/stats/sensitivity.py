@@ -841,7 +841,8 @@ def run_variations(inputs: ScanInputs, ref: ReferenceCurves, masses: ArrayLike,
     for name in spec.names:
         if name == "bes":
             for b in spec.bes_values:
-                one("bes", f"BES {100 * b:.2f} %", b, bes=b)
+                nominal = " (nominal)" if abs(b - inputs.bes) < 1e-12 else ""
+                one("bes", f"BES {100 * b:.2f} %{nominal}", b, bes=b)
         elif name == "offset":
             d = spec.energy_offset
             for sgn in (+1.0, -1.0):
