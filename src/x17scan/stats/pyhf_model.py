@@ -2,22 +2,23 @@
 
 One channel, one bin per used point. Samples and modifiers:
 
-* ``signal``: nominal ``mu_ref * s_i`` (s_i = PoT eps Y per g^2) with the normfactor ``mu``
-  (the POI: g_ve^2 = mu * mu_ref), ``histosys`` for each signal-shape nuisance (the -1/+1 sigma
-  templates; the normalisation as a symmetric histosys), and per point the histosys ``nu_i``
-  (PoT x B normalisation, +-sigma_i in bin i) and ``eff_i`` (efficiency, +-tau_i in bin i);
 * ``bkg_lo``, ``bkg_hi``: nominal b_i (1 - t_i) and b_i t_i, t_i = (sqrt s_i - sqrt s_min) /
   (sqrt s_max - sqrt s_min), with free normfactors ``c_lo``, ``c_hi``: their sum is exactly the
-  linear K curve b_i K(sqrt s_i), k0 + k1 x = c_lo + (c_hi - c_lo) t; both carry ``nu_i``.
+  linear K curve b_i K(sqrt s_i), k0 + k1 x = c_lo + (c_hi - c_lo) t; both carry ``nu_i``;
+* ``signal_lo``, ``signal_hi``: nominal ``mu_ref * s_i`` (s_i = PoT eps Y per g^2) split the
+  same way and scaled by the same ``c_lo``, ``c_hi``, so that K multiplies the signal exactly as
+  in x17scan, with the normfactor ``mu`` (the POI: g_ve^2 = mu * mu_ref), ``histosys`` for each
+  signal-shape nuisance (the -1/+1 sigma templates; the normalisation as a symmetric histosys),
+  and per point the histosys ``nu_i`` (PoT x B normalisation, +-sigma_i in bin i) and ``eff_i``
+  (efficiency, +-tau_i in bin i).
 
 All histosys have unit-Gaussian constraints, as in x17scan. Where the mapping is approximate
 (use pyhf as a cross-check, not as the reference):
 
 * pyhf adds histosys variations and multiplies normfactors: the signal is
-  mu (s + d_shape + d_norm + s sigma_i u_i + s tau_i v_i) instead of x17scan's
+  mu K (s + d_shape + d_norm + s sigma_i u_i + s tau_i v_i) instead of x17scan's
   mu K (1 + sigma_i u_i)(1 + tau_i v_i)(1 + r theta)(s + d_shape): equal to first order in
-  the nuisances, and the signal is not multiplied by K (an O(|K - 1|) ~ 1 % change of the
-  signal scale);
+  the nuisances;
 * shape interpolation: pyhf's default piecewise-linear ``histosys`` ``code0`` (exact for the
   per-point and normalisation nuisances, which are linear); x17scan interpolates the line-shape
   nuisances quadratically (a second-order difference). pyhf 0.7.6's quadratic ``code2`` is not
@@ -79,21 +80,28 @@ def workspace(table: Any, signal_model: SignalModel, mass: float, *,
                          "data": {"hi_data": hi.tolist(), "lo_data": lo.tolist()}})
         return mods
 
-    sig_mods: list[dict[str, Any]] = [{"name": "mu", "type": "normfactor", "data": None}]
-    if ts.norm_rel > 0:
-        sig_mods.append({"name": ts.norm_name, "type": "histosys",
-                         "data": {"hi_data": (s * (1 + ts.norm_rel)).tolist(),
-                                  "lo_data": (s * (1 - ts.norm_rel)).tolist()}})
-    for j, nm in enumerate(ts.shape_names):
-        sig_mods.append({"name": nm, "type": "histosys",
-                         "data": {"hi_data": (mu_ref * ts.up[0, j]).tolist(),
-                                  "lo_data": (mu_ref * ts.down[0, j]).tolist()}})
-    sig_mods += per_point(s, sig, "nu")
-    if efficiency == "per-point":
-        sig_mods += per_point(s, tau, "eff")
+    def signal_sample(name: str, w: np.ndarray, k_name: str) -> dict[str, Any]:
+        # the signal is split like the background so that K multiplies it exactly
+        sw = s * w
+        mods: list[dict[str, Any]] = [{"name": "mu", "type": "normfactor", "data": None},
+                                      {"name": k_name, "type": "normfactor", "data": None}]
+        if ts.norm_rel > 0:
+            mods.append({"name": ts.norm_name, "type": "histosys",
+                         "data": {"hi_data": (sw * (1 + ts.norm_rel)).tolist(),
+                                  "lo_data": (sw * (1 - ts.norm_rel)).tolist()}})
+        for j, nm in enumerate(ts.shape_names):
+            mods.append({"name": nm, "type": "histosys",
+                         "data": {"hi_data": (mu_ref * ts.up[0, j] * w).tolist(),
+                                  "lo_data": (mu_ref * ts.down[0, j] * w).tolist()}})
+        mods += per_point(sw, sig, "nu")
+        if efficiency == "per-point":
+            mods += per_point(sw, tau, "eff")
+        return {"name": name, "data": sw.tolist(), "modifiers": mods}
+
     b_lo, b_hi = b * (1 - tt), b * tt
     samples = [
-        {"name": "signal", "data": s.tolist(), "modifiers": sig_mods},
+        signal_sample("signal_lo", 1 - tt, "c_lo"),
+        signal_sample("signal_hi", tt, "c_hi"),
         {"name": "bkg_lo", "data": b_lo.tolist(),
          "modifiers": [{"name": "c_lo", "type": "normfactor", "data": None},
                        *per_point(b_lo, sig, "nu")]},
