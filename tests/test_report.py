@@ -104,3 +104,19 @@ def test_hepdata_record_validates(tmp_path, result):
     obs = limits["dependent_variables"][0]
     assert [v["value"] for v in obs["values"]][:3] == pytest.approx(
         result.limits["observed"][:3], rel=1e-4)
+
+
+def test_result_dataframe_repr_and_plot(result):
+    df = result.to_dataframe()
+    assert df.index.name == "mass_MeV" and len(df) == 76
+    assert df.loc[16.9, "observed"] == pytest.approx(result.limits["observed"][34])
+    assert df.loc[16.9, "expected_median"] == pytest.approx(result.expected["median"][34])
+    assert "excess at 16.900 MeV" in repr(result)
+    import matplotlib.pyplot as plt
+
+    for kind in ("limits", "local_p", "ratio", "cls_scan"):
+        fig, ax = plt.subplots()
+        assert result.plot(kind, ax=ax) is fig
+        plt.close(fig)
+    with pytest.raises(ValueError, match="unknown figure"):
+        result.plot("nope")

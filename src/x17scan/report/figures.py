@@ -55,7 +55,8 @@ def _new_axes(ax, **kw):
 def plot_ratio(result, axes=None):
     """R = N/(PoT B) vs sqrt(s) with the background-only and best S+B fits, and pulls.
 
-    ``axes``: an optional pair (main, pulls). Points not used in the fit are open markers.
+    ``axes``: an optional pair (main, pulls); with ``pulls`` None only the main panel is drawn.
+    Points not used in the fit are open markers.
     """
     import matplotlib.pyplot as plt
 
@@ -90,6 +91,9 @@ def plot_ratio(result, axes=None):
     ax.set_ylabel(r"$R = N_{2cl}\,/\,(N_{PoT}\,B)$")
     ax.legend(loc="upper right", fontsize=12)
     label(ax, _method_label(result), _dataset_label(result))
+    if axp is None:
+        ax.set_xlabel("√s [MeV]")
+        return fig
     if b.size:
         pulls = (r - b) / dr
         axp.bar(s[used], pulls[used], width=0.012, color="0.3")

@@ -100,7 +100,50 @@ class Result:
         n = len(self.limits.get("mass_MeV", []))
         parts = [f"method={self.method!r}", f"dataset={self.dataset!r}", f"cl={self.cl}",
                  f"masses={n}"]
-        if ex:
-            parts.append(f"excess at {ex.get('mass_MeV')} MeV: Z_local={ex.get('z_local')}, "
-                         f"Z_global={ex.get('z_global')}")
+        obs = [v for v in self.limits.get("observed", []) if v is not None]
+        if obs:
+            parts.append(f"g_limit={min(obs):.3g}..{max(obs):.3g}")
+        if ex.get("mass_MeV") is not None:
+            z = ", ".join(f"{k}={ex[k]:.2f}" for k in ("z_local", "z_global")
+                          if ex.get(k) is not None)
+            parts.append(f"excess at {ex['mass_MeV']:.3f} MeV ({z})")
         return f"Result({', '.join(parts)})"
+
+    def to_dataframe(self):
+        """Per-mass table: observed limit, expected quantiles, local p (pandas DataFrame).
+
+        Blocks on different mass grids (e.g. PADME's coarser band grid) are joined on the
+        mass; missing entries are NaN.
+        """
+        import pandas as pd
+
+        frames = []
+        for block, cols, prefix in ((self.limits, ("observed",), ""),
+                                    (self.expected, EXPECTED_KEYS[1:], "expected_"),
+                                    (self.local, ("p", "z"), "local_")):
+            if block.get("mass_MeV") is None:
+                continue
+            data = {f"{prefix}{c}": np.asarray([np.nan if v is None else v
+                                                for v in block[c]], dtype=float)
+                    for c in cols if c in block}
+            masses = np.round(np.asarray(block["mass_MeV"], dtype=float), 6)
+            frames.append(pd.DataFrame(data, index=pd.Index(masses, name="mass_MeV")))
+        if not frames:
+            return pd.DataFrame(index=pd.Index([], name="mass_MeV"))
+        return pd.concat(frames, axis=1).sort_index()
+
+    def plot(self, kind: str = "limits", ax=None):
+        """Draw one of the analysis figures on ``ax``: ``"limits"`` (default), ``"local_p"``,
+        ``"ratio"``, ``"cls_scan"`` or ``"control"``; returns the matplotlib figure."""
+        # a convenience entry point: drawing lives in the report stage, imported only here
+        from x17scan.report import figures
+
+        plotters = {"limits": figures.plot_limits, "local_p": figures.plot_local_p,
+                    "ratio": figures.plot_ratio, "cls_scan": figures.plot_cls_scan,
+                    "control": figures.plot_control}
+        if kind not in plotters:
+            raise ValueError(f"unknown figure {kind!r}; use one of {', '.join(plotters)}")
+        res = Result.from_dict(self.to_dict())  # plain lists, as in result.json
+        if kind == "ratio":
+            return plotters[kind](res, axes=None if ax is None else (ax, None))
+        return plotters[kind](res, ax=ax)
