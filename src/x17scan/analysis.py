@@ -71,6 +71,52 @@ def load_input(dataset: str | None, scan_table: str | Path | None):
                    "sha256_columns": provenance.sha256_arrays(table.columns())}
 
 
+def check_outdir(outdir: str | Path, field: str = "--out") -> Path:
+    """The output folder, checked before any work: it is a folder or can be created as one
+    (its nearest existing ancestor is a writable folder). Raises InputError; creates nothing."""
+    import os
+
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{str(out)!r} exists and is not a folder", field=field,
+                         fix="give a folder path")
+    anc = out if out.exists() else next((a for a in out.absolute().parents if a.exists()), None)
+    if anc is not None and not anc.is_dir():
+        raise InputError(f"cannot create folder {str(out)!r}: {str(anc)!r} is a file",
+                         field=field, fix="give a folder path whose parents are folders")
+    if anc is not None and not os.access(anc, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write into {str(anc)!r} (permission denied)", field=field,
+                         fix="give a folder you can write to")
+    return out
+
+
+def failed_fit_counts(diagnostics: dict[str, Any], prefix: str = "") -> dict[str, int]:
+    """Non-zero counts of fits that failed after their retries, by diagnostics key path
+    (``failed_fits``, ``n_failed_fits``, ``n_data_fits_failed`` at any depth)."""
+    out: dict[str, int] = {}
+    for key, val in diagnostics.items():
+        path = f"{prefix}{key}"
+        if isinstance(val, dict) and key != "by_kind":
+            out.update(failed_fit_counts(val, path + "."))
+        elif key in ("failed_fits", "n_failed_fits", "n_data_fits_failed") and \
+                isinstance(val, int | float) and val:
+            out[path] = int(val)
+    return out
+
+
+def warn_failed_fits(diagnostics: dict[str, Any]) -> None:
+    """One warning line on stderr (rich) if any fit failed after its retry (never silent)."""
+    counts = failed_fit_counts(diagnostics)
+    if not counts:
+        return
+    from rich.console import Console
+
+    detail = ", ".join(f"{k} = {v}" for k, v in counts.items())
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold yellow]warning:[/] fits failed after their retry ({detail}); they are counted "
+        "in result.json 'diagnostics' and left out of the toy distributions")
+
+
 @dataclass
 class Job:
     """Everything validated, nothing run or written yet."""
@@ -111,6 +157,10 @@ def prepare(*, dataset: str | None = None, scan_table: str | Path | None = None,
     if seed is not None and seed < 0:
         raise InputError(f"seed must be non-negative, got {seed}", field="--seed",
                          fix="give a non-negative integer")
+    if scheduler:
+        from x17scan.parallel import check_scheduler_address
+
+        check_scheduler_address(scheduler)
     masses = parse_mass_grid(mass_grid) if mass_grid else None
     table, inputs = load_input(dataset, scan_table)
     if masses is not None:
@@ -121,10 +171,7 @@ def prepare(*, dataset: str | None = None, scan_table: str | Path | None = None,
                 f"mass {masses[far][0]} MeV is far outside the scanned sqrt(s) range "
                 f"{s.min():.3f}-{s.max():.3f} MeV", field="--mass-grid",
                 fix="choose masses within about 1 MeV of the scanned range")
-    out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{str(out)!r} exists and is not a folder", field="--out",
-                         fix="give a folder path")
+    out = check_outdir(outdir)
     mopts = dict(method_options or {})
     built = METHODS[method](table, **mopts)
     options = AnalysisOptions(masses=masses, cl=cl, toys=toys,
@@ -160,6 +207,7 @@ def execute(job: Job, *, html: bool = True, figures: bool = True) -> tuple[Resul
         "asymptotic": job.options.asymptotic, "seed": job.options.seed,
         "method_options": job.method_options,
     })
+    warn_failed_fits(diagnostics)
     prov = provenance.record(inputs=job.inputs, **dict(result.provenance))
     result = replace(result, diagnostics=diagnostics, options=options, provenance=prov,
                      dataset=result.dataset or job.table.name)

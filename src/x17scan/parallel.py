@@ -160,7 +160,7 @@ class DaskExecutor(Executor):
         else:
             try:
                 self._client = Client(scheduler, timeout="10s")
-            except OSError as err:
+            except (OSError, ValueError, TypeError) as err:  # unreachable, or not an address
                 raise InputError(f"cannot reach Dask scheduler {scheduler!r} ({err})",
                                  field="--scheduler",
                                  fix="start one with `dask scheduler` or check the address",
@@ -184,6 +184,23 @@ class DaskExecutor(Executor):
 
     def describe(self) -> str:
         return f"dask:{self.address}"
+
+
+def check_scheduler_address(address: str) -> str:
+    """Check the form of a Dask scheduler address (``tcp://HOST:PORT`` or ``HOST:PORT``)
+    without connecting; raises InputError."""
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        proto, loc = parse_address(str(address))
+        if proto in ("tcp", "tls", "ws", "wss", "ucx"):
+            parse_host_port(loc)
+    except (ValueError, TypeError) as err:
+        raise InputError(f"cannot read Dask scheduler address {address!r} ({err})",
+                         field="--scheduler", fix="give tcp://HOST:PORT, e.g. "
+                         "tcp://127.0.0.1:8786") from None
+    return str(address)
 
 
 def make_executor(workers: int = 1, scheduler: str | None = None) -> Executor:
