@@ -27,6 +27,12 @@ electron, are counted in ``GenStats.extra["n_over_env"]`` and slightly under-wei
 sqrt(s) dependence over the event spread is O(m_e^2/s) x 1 % ~ 1e-5). The rate per PoT is
 n_e l x <sigma_gen> with the mean over all proposals (:class:`GenStats`).
 
+Implementation: each ``generate`` call is one fused numba kernel over the chunk
+(:mod:`x17scan.sim._kernels`) that draws from the chunk's Generator event by event, so the
+events are a deterministic function of the seed. For the backgrounds the electron's (p_z, |p|)
+come from the equivalent radial form of step 2 (|p| from -2 p J'(p), p_z = |p| cos, cos
+uniform: the same joint law, one table lookup).
+
 Signal (narrow resonance, sqrt(s) = M exactly): a proposal is the positron energy E at the
 vertex (beam spread and target energy loss); the electron p_z that puts the pair on resonance is
 p_z = (1 - E_res/E)/alpha a.u. (physics.md §6.1, the condition of the physics kernel), and the
@@ -41,14 +47,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from x17scan.physics.constants import ALPHA, ECAL_DISTANCE_RUN3, M_E
+from x17scan.sim import _kernels
 from x17scan.sim.events import PROCESS_CODES, TruthEvents
-from x17scan.sim.kinematics import two_body, window_cos
-from x17scan.sim.target import BeamSetup, bunch_times, orthonormal_basis, sample_beam, traverse
+from x17scan.sim.kinematics import window_cos
+from x17scan.sim.target import BeamSetup, orthonormal_basis, sample_beam
 
 R_GEN: float = 360.0
 """Radius (mm) at the ECal face inside which both bodies of a generated event fall (nominal
@@ -78,6 +85,35 @@ class ElectronMotion:
     q: np.ndarray
     j: np.ndarray
     cdf: np.ndarray
+
+    @cached_property
+    def radial_cdf(self) -> np.ndarray:
+        """CDF of |p| (a.u.) at the grid nodes for the isotropic density whose projection is
+        the piecewise-linear J: the radial density -2 p J'(p) integrates to (j_k - j_k+1)
+        (q_k + q_k+1) over cell k; it ends at 1 - 2 q_max J(q_max) (the rest is the atom at
+        q_max, as in :meth:`sample_p`)."""
+        inc = (self.j[:-1] - self.j[1:]) * (self.q[:-1] + self.q[1:])
+        out = np.concatenate(([0.0], np.cumsum(inc)))
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def radial_guide(self) -> np.ndarray:
+        """Guide table of :attr:`radial_cdf` for the kernels' inverse-CDF lookup."""
+        return _kernels.guide_table(self.radial_cdf, 1.0)
+
+    def sample_pz_p(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` pairs (p_z, |p|) (a.u.) as the background kernels draw them: |p| from the
+        radial law, p_z = |p| cos with cos uniform (the joint law of :meth:`sample_pz` then
+        :meth:`sample_p`)."""
+        pz, p = np.empty(n), np.empty(n)
+        if self.at_rest:
+            pz[:] = 0.0
+            p[:] = 0.0
+        else:
+            _kernels.motion_chunk(_kernels.seed_state(rng), self.q, self.radial_cdf,
+                                  self.radial_guide, pz, p)
+        return pz, p
 
     @property
     def at_rest(self) -> bool:
@@ -176,39 +212,19 @@ class _Incoming:
     e: np.ndarray        # (n,) positron energy at the vertex
     d: np.ndarray        # (n, 3) positron direction at the vertex
 
-    def take(self, m: np.ndarray) -> _Incoming:
-        return _Incoming(self.vertex[m], self.depth[m], self.e[m], self.d[m])
-
 
 def incoming(n: int, beam: BeamSetup, rng: np.random.Generator) -> _Incoming:
     """Beam positrons at their interaction point (uniform in depth along the positron),
-    after energy loss and multiple scattering in the target material before it."""
-    xy, d0, e0 = sample_beam(n, beam, rng)
+    after energy loss and multiple scattering in the target material before it (the first
+    steps of every generator kernel)."""
     if beam.target is None:
+        xy, d0, e0 = sample_beam(n, beam, rng)
         v = np.column_stack([xy, np.zeros(n)])
         return _Incoming(v, np.zeros(n), e0, d0)
-    z = beam.target.thickness * rng.random(n)
-    path = z / d0[:, 2]
-    v = np.column_stack([xy + d0[:, :2] * path[:, None], z])
-    e, d = traverse(e0, d0, path, beam.target, rng, positron=True)
-    return _Incoming(v, z, e, d)
-
-
-def _outgoing(inc: _Incoming, e: np.ndarray, p: np.ndarray, charged: bool, positron: bool,
-              beam: BeamSetup, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Final-state particle through the rest of the target (charged only)."""
-    if not charged or beam.target is None:
-        return e, p
-    pm = np.linalg.norm(p, axis=1)
-    d = p / pm[:, None]
-    path = (beam.target.thickness - inc.depth) / np.maximum(d[:, 2], 1e-3)
-    e2, d2 = traverse(e, d, path, beam.target, rng, positron=positron)
-    return e2, np.sqrt(np.maximum(e2 * e2 - M_E * M_E, 0.0))[:, None] * d2
-
-
-def _pos_fourvec(inc: _Incoming) -> tuple[np.ndarray, np.ndarray]:
-    pm = np.sqrt(np.maximum(inc.e**2 - M_E**2, 0.0))
-    return inc.e, pm[:, None] * inc.d
+    vertex, e, d = np.empty((n, 3)), np.empty(n), np.empty((n, 3))
+    _kernels.incoming_chunk(_kernels.seed_state(rng), n, _kernels.beam_params(beam), vertex, e,
+                            d)
+    return _Incoming(vertex, vertex[:, 2].copy(), e, d)
 
 
 def _table_sampler(pdf, c: float, n_grid: int = 4097):
@@ -236,13 +252,22 @@ def generation_window(e_beam: float, final_mass: float, parent_mass: float | Non
     return window_cos(math.atan(r_gen / distance), g, bstar)
 
 
-def _fill(n, process, inc, t0, pdg, e0, p0, e1, p1, e_beam, sqrt_s, cos0) -> TruthEvents:
+def _dedx_tables(par: np.ndarray, beam: BeamSetup):
+    # every final-state energy is below the beam's + its CM share of an electron's kick
+    return _kernels.dedx_tables(par, 1.2 * beam.e_mean + 10 * beam.sigma_e + 10.0)
+
+
+def _outputs(n: int) -> dict[str, np.ndarray]:
+    return {"vertex": np.empty((n, 3)), "t0": np.empty(n), "e": np.empty((n, 2)),
+            "p": np.empty((n, 2, 3)), "e_beam": np.empty(n), "cos_theta_star": np.empty(n)}
+
+
+def _events(process: str, pdg: tuple[int, int], out: dict[str, np.ndarray],
+            sqrt_s: np.ndarray) -> TruthEvents:
+    n = out["t0"].size
     return TruthEvents(
-        process=np.full(n, PROCESS_CODES[process], np.int8), vertex=inc.vertex, t0=t0,
-        bunch=np.arange(n, dtype=np.int64), pdg=np.broadcast_to(np.asarray(pdg, np.int32),
-                                                                (n, 2)),
-        p=np.stack([p0, p1], axis=1), e=np.stack([e0, e1], axis=1), e_beam=e_beam,
-        sqrt_s=sqrt_s, cos_theta_star=cos0)
+        process=np.full(n, PROCESS_CODES[process], np.int8), bunch=np.arange(n, dtype=np.int64),
+        pdg=np.tile(np.asarray(pdg, np.int32), (n, 1)), sqrt_s=sqrt_s, **out)
 
 
 # -- backgrounds  ---------------------------------------------------------------------------------
@@ -272,6 +297,10 @@ class BackgroundGenerator:
             self._sigma = lambda ws: xsec.sigma_gg(ws, self.c_gen)
         self.grid, self.cdf = _table_sampler(self._dsigma, self.c_gen)
         self.sigma_env = float(self._sigma(math.sqrt(2 * M_E * (0.8 * beam.e_mean + M_E))))
+        self._guide = _kernels.guide_table(self.cdf, 1.0)
+        self._par = _kernels.beam_params(beam)
+        self._dedx = _dedx_tables(self._par, beam)
+        self._sig = _kernels.sigma_table(process == "gg", self.c_gen, w)
 
     @property
     def sigma_nominal(self) -> float:
@@ -283,50 +312,22 @@ class BackgroundGenerator:
         return np.interp(u, self.cdf, self.grid)
 
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
-        """``n`` unweighted events and their bookkeeping."""
-        parts: list[tuple] = []
-        stats = GenStats()
-        need = n
-        while need > 0:
-            m = int(need * 1.15) + 16
-            inc = incoming(m, self.beam, rng)
-            pz = self.motion.sample_pz(rng.random(m))
-            pe = self.motion.momentum(pz, inc.d, rng)
-            ep, pp = _pos_fourvec(inc)
-            tot_e = ep + M_E
-            tot_p = pp + pe
-            w = np.sqrt(np.maximum(tot_e**2 - np.einsum("ij,ij->i", tot_p, tot_p), 0.0))
-            # a positron that radiated almost all its energy can end below threshold
-            ok = w > 2.001 * M_E
-            sig = np.zeros(m)
-            sig[ok] = self._sigma(w[ok])
-            keep = rng.random(m) * self.sigma_env < sig
-            # count proposals only up to the last event we keep, so the estimate is unbiased
-            idx = np.flatnonzero(keep)[:need]
-            last = idx[-1] + 1 if idx.size == need else m
-            stats.n_proposed += int(last)
-            stats.sigma_sum += float(sig[:last].sum())
-            stats.extra["n_over_env"] = stats.extra.get("n_over_env", 0) + int(
-                (sig[:last] > self.sigma_env).sum())
-            parts.append((inc.take(idx), ep[idx], pp[idx], tot_e[idx], tot_p[idx], w[idx]))
-            need -= idx.size
-        inc = _Incoming(*(np.concatenate([getattr(p[0], a) for p in parts])
-                          for a in ("vertex", "depth", "e", "d")))
-        ep, pp, tot_e, tot_p, w = (np.concatenate([p[k] for p in parts]) for k in range(1, 6))
-        c = self.sample_cos(rng.random(n))
-        phi = 2 * np.pi * rng.random(n)
-        # body 0 along +c: the positron for Bhabha (dsigma's angle), a photon for gamma gamma
-        ea, pa, eb, pb = two_body(tot_e, tot_p, (ep, pp), c, phi, self.final_mass)
-        if self.process == "bhabha":
-            e_pos, p_pos = _outgoing(inc, ea, pa, True, True, self.beam, rng)
-            e_ele, p_ele = _outgoing(inc, eb, pb, True, False, self.beam, rng)
-            ev = _fill(n, "bhabha", inc, bunch_times(n, self.beam, rng), (11, -11),
-                       e_ele, p_ele, e_pos, p_pos, inc.e, w, -c)
-        else:
-            ev = _fill(n, "gg", inc, bunch_times(n, self.beam, rng), (22, 22), ea, pa, eb, pb,
-                       inc.e, w, c)
-        stats.n = n
-        return ev, stats
+        """``n`` unweighted events and their bookkeeping (proposals are counted up to the
+        last kept one, so the rate estimate is unbiased)."""
+        out = _outputs(n)
+        sqrt_s = np.empty(n)
+        mot = self.motion
+        rad = (mot.radial_cdf, mot.radial_guide) if not mot.at_rest else (mot.cdf, self._guide)
+        dpos, dele = self._dedx
+        n_prop, sig_sum, n_over = _kernels.background_chunk(
+            _kernels.seed_state(rng), n, self._par, self.process == "gg", mot.at_rest, mot.q,
+            *rad, self.grid, self.cdf, self._guide, self.c_gen, self.sigma_env, self._sig.f,
+            self._sig.x0, self._sig.h, dpos.f, dele.f, dpos.x0, dpos.h, out["vertex"],
+            out["t0"], out["e"], out["p"], out["e_beam"], sqrt_s, out["cos_theta_star"])
+        pdg = (11, -11) if self.process == "bhabha" else (22, 22)
+        stats = GenStats(n=n, n_proposed=int(n_prop), sigma_sum=float(sig_sum),
+                         extra={"n_over_env": int(n_over)})
+        return _events(self.process, pdg, out, sqrt_s), stats
 
 
 # -- signal  --------------------------------------------------------------------------------------
@@ -371,14 +372,8 @@ class SignalGenerator:
         if p_hi > 0:
             env = max(env, float((j * (1 - q * ALPHA) ** 2)[q <= p_hi].max()))
         self._env = env * (1 + 1e-9)
-
-    def _weights(self, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pz = (1.0 - self.e_res / e) / ALPHA
-        if self.motion.at_rest:
-            return pz, np.zeros_like(e)
-        w = self.motion.density(pz) * (1.0 - pz * ALPHA) ** 2
-        w = np.where(np.abs(pz) <= _PZ_MAX, w, 0.0)
-        return pz, w
+        self._par = _kernels.beam_params(beam)
+        self._dedx = _dedx_tables(self._par, beam)
 
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
         """``n`` unweighted signal events (with |cos theta*| < c_gen; multiply efficiencies by
@@ -386,41 +381,16 @@ class SignalGenerator:
         if self.motion.at_rest:
             raise ValueError("the signal needs electron motion or a beam spread: for electrons "
                              "at rest use the 'voigt' or 'atomic' model")
-        parts = []
-        stats = GenStats()
-        need = n
-        eff = 0.3
-        while need > 0:
-            m = int(min(max(need / eff * 1.2, 1024), 4_000_000))
-            inc = incoming(m, self.beam, rng)
-            pz, w = self._weights(inc.e)
-            keep = rng.random(m) * self._env < w
-            stats.extra["n_over_env"] = stats.extra.get("n_over_env", 0) + int(
-                (w > self._env).sum())
-            idx = np.flatnonzero(keep)[:need]
-            last = idx[-1] + 1 if idx.size == need else m
-            stats.n_proposed += int(last)
-            stats.weight_sum += float(w[:last].sum())
-            eff = max(keep[:last].mean(), 1e-4)
-            parts.append((inc.take(idx), pz[idx]))
-            need -= idx.size
-        inc = _Incoming(*(np.concatenate([getattr(p[0], a) for p in parts])
-                          for a in ("vertex", "depth", "e", "d")))
-        pz = np.concatenate([p[1] for p in parts])
-        pe = self.motion.momentum(pz, inc.d, rng)
-        ep, pp = _pos_fourvec(inc)
-        tot_p = pp + pe
-        tot_e = np.sqrt(self.mass**2 + np.einsum("ij,ij->i", tot_p, tot_p))
-        u = rng.random(n)
-        c = _sample_1pcos2(u, self.c_gen) if self.spin in SPINS_VA else (2 * u - 1) * self.c_gen
-        phi = 2 * np.pi * rng.random(n)
-        e0, p0, e1, p1 = two_body(tot_e, tot_p, (ep, pp), c, phi, M_E)
-        e0, p0 = _outgoing(inc, e0, p0, True, False, self.beam, rng)
-        e1, p1 = _outgoing(inc, e1, p1, True, True, self.beam, rng)
-        ev = _fill(n, "signal", inc, bunch_times(n, self.beam, rng), (11, -11), e0, p0, e1, p1,
-                   inc.e, np.full(n, self.mass), c)
-        stats.n = n
-        return ev, stats
+        out = _outputs(n)
+        dpos, dele = self._dedx
+        n_prop, w_sum, n_over = _kernels.signal_chunk(
+            _kernels.seed_state(rng), n, self._par, self.motion.q, self.motion.j, self.e_res,
+            self._env, self.mass, self.spin in SPINS_VA, self.c_gen, dpos.f, dele.f, dpos.x0,
+            dpos.h, out["vertex"], out["t0"], out["e"], out["p"], out["e_beam"],
+            out["cos_theta_star"])
+        stats = GenStats(n=n, n_proposed=int(n_prop), weight_sum=float(w_sum),
+                         extra={"n_over_env": int(n_over)})
+        return _events("signal", (11, -11), out, np.full(n, self.mass)), stats
 
     def rate_factor(self, stats: GenStats) -> float:
         """Line-shape normalisation of the generated events relative to the physics kernel
