@@ -58,11 +58,12 @@ def test_sensitivity_result_json(tmp_path):
     lo = np.array([np.nan if v is None else v for v in ex["minus1"]])
     ok = np.isfinite(med)
     assert ok.sum() > 0.8 * n and np.all(lo[ok] < med[ok])
-    disc = ex["discovery"]
+    sens = res.sensitivity
+    disc = sens["discovery"]
     assert {"g_3sigma_local", "g_5sigma_local", "g_3sigma_global", "g_5sigma_global",
             "lee"} <= set(disc)
-    assert [v["name"] for v in ex["variations"]] == ["bes", "offset", "offset"]
-    assert set(ex["lineshapes"]["median"]) == {"free", "atomic"}
+    assert [v["name"] for v in sens["variations"]] == ["bes", "offset", "offset"]
+    assert set(sens["lineshapes"]["median"]) == {"free", "atomic"}
     assert d["options"]["plan"] == str(plan)
     assert (out / "scan_table.csv").exists() and (out / "run.json").exists()
 
@@ -79,7 +80,7 @@ def test_plan_proposal_and_gain(tmp_path):
     assert len(p.points) <= 12 and np.all(np.diff(e) >= 0.75 - 0.002)
     assert pot.sum() == pytest.approx(1e11, rel=1e-4)
     res = Result.from_json(out / "result.json")
-    plan_block = res.expected["planning"]
+    plan_block = res.sensitivity["planning"]
     assert plan_block["gain"] > 1.0
     s = plan_block["summary"]
     assert s["z_proposal"] > s["z_even"]

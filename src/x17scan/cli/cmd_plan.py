@@ -4,7 +4,8 @@ The optimisation is :mod:`x17scan.stats.planning` (Fisher information of the pro
 likelihood); the proposal and an even scan of the same budget are then evaluated with the full
 asymptotic likelihood (:mod:`x17scan.stats.sensitivity`). Outputs: ``plan.toml`` (a ScanPlan,
 loadable with ``x17scan.beam.load_plan``), ``even.toml``, ``result.json`` (the proposal's
-expected limits plus a ``planning`` block), ``run.json`` and ``figures/plan.png``.
+expected limits; ``sensitivity.planning`` holds the proposal), ``run.json`` and
+``figures/plan.png``.
 """
 
 from __future__ import annotations
@@ -380,8 +381,8 @@ def register(app: typer.Typer) -> None:
             f"Even scan compared with '{nm_name}' (x17scan plan)."))
         res = Result(method="profile", cl=cl, dataset=f"expected: plan {nm_name}")
         res.expected = sens["proposal"].expected_block()
-        res.expected["discovery"] = sens["proposal"].discovery_block()
-        res.expected["planning"] = {
+        res.sensitivity["discovery"] = sens["proposal"].discovery_block()
+        res.sensitivity["planning"] = {
             "target": target, "window_MeV": list(win), "budget_pot": budget,
             "constraints": {"min_spacing_MeV": min_spacing, "max_points": max_points,
                             "min_pot": min_pot, "e_range_MeV": [e_lo, e_hi]},

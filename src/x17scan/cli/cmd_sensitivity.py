@@ -479,13 +479,13 @@ def register(app: typer.Typer) -> None:
                 for i, k in enumerate(("minus2", "minus1", "median", "plus1", "plus2")):
                     res.expected[k + "_err"] = toy["bands_err"][i]
             res.expected["source"] = f"toys ({model})"
-            res.expected["asymptotic"] = sens.expected_block()
-            res.expected["toys"] = {k: v for k, v in toy["info"].items() if k != "wall_s"}
-        res.expected["discovery"] = sens.discovery_block()
-        res.expected["variations"] = var
-        res.expected["lineshapes"] = ls_block
-        res.expected["model"] = {k: v for k, v in sens.info.items()
-                                 if k not in ("timings_s", "fits", "solver_calls")}
+            res.sensitivity["asymptotic"] = sens.expected_block()
+            res.sensitivity["toys"] = {k: v for k, v in toy["info"].items() if k != "wall_s"}
+        res.sensitivity["discovery"] = sens.discovery_block()
+        res.sensitivity["variations"] = var
+        res.sensitivity["lineshapes"] = ls_block
+        res.sensitivity["model"] = {k: v for k, v in sens.info.items()
+                                    if k not in ("timings_s", "fits", "solver_calls")}
         res.diagnostics = {"fits": sens.info["fits"], "solver_calls": sens.info["solver_calls"],
                            "converged": sens.info["converged"]}
         res.options = {"command": "sensitivity", "plan": plan, "model": model,

@@ -16,6 +16,8 @@ Blocks (all arrays as lists in JSON; masses in MeV, couplings g_ve dimensionless
   ``b_only``, ``s_plus_b``);
 * ``cls_scan``: CLs vs g at the most significant mass (``g``, ``cls``, ``cls_err``, ``cl``);
 * ``control``: control-region stability fits;
+* ``sensitivity``: projections (``x17scan sensitivity``/``plan``): discovery reach, systematic
+  variations, line shapes, planning proposal;
 * ``diagnostics``: failed/retried fit counts, toy counts;
 * ``options``: every option the analysis ran with; ``provenance``: versions, input checksums,
   seeds.
@@ -70,6 +72,7 @@ class Result:
     fits: dict[str, Any] = field(default_factory=dict)
     cls_scan: dict[str, Any] = field(default_factory=dict)
     control: dict[str, Any] = field(default_factory=dict)
+    sensitivity: dict[str, Any] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
