@@ -37,8 +37,11 @@ def register(app: typer.Typer) -> None:
         pileup: bool = typer.Option(True, "--pileup/--no-pileup", help="Bunch pile-up."),
         selection: str = typer.Option("padme-run3-inferred", "--selection",
                                       help="Selection preset or TOML file."),
-        detector: str = typer.Option("run3", "--detector",
-                                     help="Detector configuration: run3 or a TOML file."),
+        detector: str = typer.Option(
+            None, "--detector",
+            help="Detector configuration: run3 (data-like energy resolution), run3-padme-mc "
+            "(the resolution of PADME's simulated clusters) or a TOML file [default: run3; "
+            "run3-padme-mc for --study padme-shape]."),
         write_events: str = typer.Option("selected", "--write-events",
                                          help="none, selected (two-cluster) or all."),
         fmt: str = typer.Option("parquet", "--format", help="Event files: parquet or root."),
@@ -66,6 +69,8 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"need at least one worker, got {workers}", field="--workers",
                              fix="pass --workers 1 or more")
         n = events_per_point or (200_000 if study else 100_000)
+        if detector is None:
+            detector = "run3-padme-mc" if study == "padme-shape" else "run3"
         opts = SimOptions(plan=plan, events_per_point=n, pot_fraction=pot_fraction,
                           signal_mass=signal_mass, gve=gve, spin=spin, motion=motion, nlo=nlo,
                           pileup=pileup, chunk_size=chunk_size, seed=seed, detector=detector,

@@ -27,8 +27,10 @@ energy_angle  \|E - E_2body(theta)\| < n_sigma sigma_E (optional)
 ============= ==========================================================================
 
 "Cluster 1" and "cluster 2" of a pair are set by ``pair.cluster1``: the higher-energy
-(``"leading"``, default: algorithm 1 lists clusters by seed energy), the lower-energy
-(``"trailing"``) or the one at larger x (``"x-positive"``, a choice blind to the radial order).
+(``"leading"``, default), the lower-energy (``"trailing"``), the one at larger x
+(``"x-positive"``, a choice blind to the radial order), the one the clustering found first
+(``"seed"``: higher seed-crystal energy, PadmeReco's list order) or the one nearer the beam axis
+(``"inner"``). For an exact two-body final state "leading" and "inner" are the same body.
 The one-sided cuts are the reading of "R_max enforced on cluster 1 ONLY" (docs/detector.md
 §9.2): for an exact two-body final state R_1 < R_max, R_2 > R_min, E_1 > E_min and E_2 < E_max
 are the same condition seen on either body. ``apply_to`` of the window cuts: ``"cluster1"``,
@@ -69,8 +71,9 @@ CUT_NAMES = ("topology", "time", "radius", "energy", "energy_sum", "cog", "back_
 _APPLY = ("cluster1", "cluster2", "both", "either")
 """Which cluster(s) of the pair a window cut acts on."""
 
-_CLUSTER1 = ("leading", "trailing", "x-positive")
-"""How cluster 1 of a pair is chosen: higher energy, lower energy, larger x."""
+_CLUSTER1 = ("leading", "trailing", "x-positive", "seed", "inner")
+"""How cluster 1 of a pair is chosen: higher energy, lower energy, larger x, found first by the
+clustering (higher seed-crystal energy, PadmeReco's list order), smaller radius."""
 
 _MODES = ("one-sided", "window")
 
@@ -402,8 +405,13 @@ def _pair_kernel(c_off, c_e, c_x, c_y, c_t, f_rlo, f_rhi, f_elo, f_ehi, f_phi, f
                     first = c_e[i] >= c_e[j]
                 elif c1mode == 1:
                     first = c_e[i] < c_e[j]
-                else:
+                elif c1mode == 2:
                     first = c_x[i] >= c_x[j]
+                elif c1mode == 3:
+                    first = True
+                else:
+                    first = (c_x[i] * c_x[i] + c_y[i] * c_y[i]
+                             <= c_x[j] * c_x[j] + c_y[j] * c_y[j])
                 c1 = i if first else j
                 c2 = j if first else i
                 dt = c_t[c1] - c_t[c2]

@@ -77,15 +77,37 @@ class SimOptions:
 
 
 # -- loaders (cached in each worker) ---------------------------------------------------------
+DETECTORS: tuple[str, ...] = ("run3", "run3-padme-mc")
+"""Named detector configurations (``--detector``; a TOML path is also accepted)."""
+
+PADME_MC_RESOLUTION_SCALE: float = 1.9 / 4.9
+"""Energy resolution of PADME's full simulation relative to data: PadmeReco's comment "MC relative
+resolution 1.9 %; data 4.9 %" next to its option to deteriorate simulated cluster energies with
+the resolution function (padme-fw develop PadmeReco/ECal/src/ECalReconstruction.cc:822,
+docs/detector.md §1.4; the option is off by default and absent from the 2022 configuration).
+The digitiser stores the true deposited energy next to the photo-electron signal (padme-fw
+PadmeMC/ECal/src/ECalDigitizer.cc), so simulated clusters carry only the shower fluctuations.
+Only one pair of numbers is public (energy not stated): "run3-padme-mc" scales all three terms of
+the resolution function (which describes data) by this ratio."""
+
+
 @lru_cache(maxsize=8)
 def _detector(name: str):
+    import dataclasses
+
     from x17scan.sim.detector import DetectorConfig
 
     if name == "run3":
         return DetectorConfig.default_run3()
+    if name == "run3-padme-mc":
+        det = DetectorConfig.default_run3()
+        r, f = det.response, PADME_MC_RESOLUTION_SCALE
+        return det.replace(response=dataclasses.replace(
+            r, stochastic=r.stochastic * f, noise=r.noise * f, constant=r.constant * f),
+            name="padme-run3-mc-resolution")
     if not Path(name).is_file():
         raise InputError(f"unknown detector configuration {name!r}", field="--detector",
-                         fix="use 'run3' or a detector TOML file")
+                         fix=f"use {' or '.join(DETECTORS)} or a detector TOML file")
     return DetectorConfig.from_toml(name)
 
 
@@ -200,6 +222,7 @@ def run_task(task: Task) -> dict[str, Any]:
         "index": task.index, "point": task.point, "process": task.process, "tag": task.tag,
         "n": task.n, "n_events_total": len(events), "n_proposed": stats.n_proposed,
         "sigma_sum": stats.sigma_sum, "weight_sum": stats.weight_sum, "counts": counts,
+        "sigma_env": float(getattr(gen, "sigma_env", 0.0)),
         "extra": dict(stats.extra), "t_gen": t_gen - t_start, "t_reco": t_reco - t_gen,
     }
     if task.events_dir and task.write_events != "none":
@@ -318,18 +341,53 @@ def kernel_no_loss(e_mean: float, sigma_e: float, mass: float, motion: str) -> f
     return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.diff(q[ok])))
 
 
+def halo_events_per_pot(plan: ScanPlan) -> float:
+    """Generated beam-halo events per PoT: the plan's ``halo_rate_per_pot``, read as the
+    no-target two-cluster rate per PoT after the reference selection (what PADME measures with
+    its no-target runs), divided by the halo model's calibrated selected fraction
+    (:data:`x17scan.sim.halo.HALO_SELECTED_FRACTION`)."""
+    from x17scan.sim.halo import HALO_SELECTED_FRACTION
+
+    return plan.halo_rate_per_pot / HALO_SELECTED_FRACTION
+
+
+K_FACTOR_RANGE: tuple[float, float] = (16.4, 17.5)
+"""sqrt(s) range (MeV) of PADME's BabaYaga/CalcHEP fit behind ``xsec.k_factor`` (physics.md §9,
+"valid only near the scan")."""
+
+
 def _nlo(process: str, sqrt_s: float, on: bool) -> float:
+    """NLO/LO factor of ``process`` at ``sqrt_s`` (MeV). Outside the fitted range (the
+    below-resonance points at 14.5-14.8 MeV) the factor is held at the nearest end of the range
+    rather than extrapolating the fitted slope 2 MeV beyond its lever arm; the two differ by
+    p1 x 1.9 MeV = 1.1 % at 14.55 MeV (the uncertainty of this choice)."""
     if not on:
         return 1.0
     from x17scan.physics.xsec import k_factor
 
-    return float(k_factor(sqrt_s, process))
+    lo, hi = K_FACTOR_RANGE
+    return float(k_factor(min(max(sqrt_s, lo), hi), process))
+
+
+def pileup_rate(process: str, beam: BeamSetup) -> float:
+    """Interactions of ``process`` per positron that reach the ECal: n_e l sigma(sqrt(s_nom),
+    |cos theta*| < c_gen) with the generators' window c_gen (both bodies within R_GEN at the
+    ECal; the window cross section the background generators use, at the nominal sqrt(s))."""
+    from x17scan.physics import xsec
+    from x17scan.physics.constants import M_E
+    from x17scan.sim.generators import generation_window
+
+    w = math.sqrt(2 * M_E * (beam.e_mean + M_E))
+    if process == "bhabha":
+        sigma = xsec.sigma_bhabha(w, generation_window(beam.e_mean, M_E))
+    else:
+        sigma = xsec.sigma_gg(w, generation_window(beam.e_mean, 0.0))
+    return float(sigma) * _electrons_per_mb(beam)
 
 
 def build_tasks(plan: ScanPlan, options: SimOptions, events_dir: str | None) -> list[Task]:
     """The deterministic list of chunks of a simulation."""
     from x17scan.parallel import chunk_sizes, task_seeds
-    from x17scan.sim.generators import BackgroundGenerator
 
     specs = []
     for j, pt in enumerate(plan.points):
@@ -337,10 +395,9 @@ def build_tasks(plan: ScanPlan, options: SimOptions, events_dir: str | None) -> 
         rates: list[tuple[str, float]] = []
         if pt.has_target and options.pileup:
             for proc in ("bhabha", "gg"):
-                gen = BackgroundGenerator(proc, beam, motion="free")
-                rates.append((proc, gen.sigma_nominal * _electrons_per_mb(beam)))
+                rates.append((proc, pileup_rate(proc, beam)))
         if options.pileup and options.halo and plan.halo_rate_per_pot > 0:
-            rates.append(("halo", plan.halo_rate_per_pot))
+            rates.append(("halo", halo_events_per_pot(plan)))
         n = options.events_per_point
         procs: list[tuple[str, str, float | None, int]] = []
         if pt.has_target:
@@ -399,6 +456,7 @@ class PointResult:
     signal_yield: float = 0.0
     k_eff: float = 0.0
     window_fraction: float = 0.0
+    diag: dict[str, float] = field(default_factory=dict)
 
 
 def _binom(k: int, n: int) -> float:
@@ -414,8 +472,9 @@ def aggregate(plan: ScanPlan, options: SimOptions, tasks: list[Task],
     acc: dict[tuple[int, str, str], dict[str, Any]] = {}
     for t, r in zip(tasks, results, strict=True):
         a = acc.setdefault((t.point, t.process, t.tag), {
-            "n": 0, "n_proposed": 0, "sigma_sum": 0.0, "weight_sum": 0.0,
+            "n": 0, "n_proposed": 0, "sigma_sum": 0.0, "weight_sum": 0.0, "sigma_env": 0.0,
             "counts": dict.fromkeys(("2cl", *OBS_CATEGORIES), 0), "mass": t.mass})
+        a["sigma_env"] = max(a["sigma_env"], r.get("sigma_env", 0.0))
         a["n"] += r["n"]
         a["n_proposed"] += r["n_proposed"]
         a["sigma_sum"] += r["sigma_sum"]
@@ -434,18 +493,35 @@ def aggregate(plan: ScanPlan, options: SimOptions, tasks: list[Task],
             a = acc.get((j, proc, "bkg"))
             if a is None:
                 continue
+            n_trials = a["n"]
             if proc == "halo":
-                rate = plan.halo_rate_per_pot
+                rate = halo_events_per_pot(plan)
+            elif a["sigma_env"] > 0:
+                # Accept-reject with probability min(sigma, sigma_env)/sigma_env: the kept events
+                # follow min(sigma, sigma_env), whose mean is sigma_env n/n_proposed (a binomial
+                # estimate). sigma > sigma_env only for proposals far below the beam energy
+                # (hard bremsstrahlung in the target, sqrt(s') near threshold), which cannot pass
+                # a two-body selection, so this capped rate gives the selected yield exactly,
+                # while the mean of sigma (sigma_sum/n_proposed) carries that heavy tail: single
+                # near-threshold proposals moved B by up to 3 % at 200k events.
+                k_nlo = _nlo(proc, pt.sqrt_s, options.nlo)
+                rate = _electrons_per_mb(beam) * a["sigma_env"] * a["n"] / a["n_proposed"] * k_nlo
+                n_trials = a["n_proposed"]
+                pr.diag[f"rate_mean_sigma_{proc}"] = (_electrons_per_mb(beam) * a["sigma_sum"]
+                                                      / a["n_proposed"] * k_nlo)
             else:
                 rate = (_electrons_per_mb(beam) * a["sigma_sum"] / a["n_proposed"]
                         * _nlo(proc, pt.sqrt_s, options.nlo))
             pr.rates[proc] = rate
             pr.n_gen[proc] = a["n"]
             pr.counts[proc] = dict(a["counts"])
+            # B = rate k/n = c k/n_trials with c = rate n_trials/n: binomial error on k out of
+            # n_trials (the proposals for the capped-rate estimate, else the events)
+            c_norm = rate * n_trials / a["n"]
             for cat in cats:
                 k = a["counts"][cat]
-                pr.bkg[cat] += rate * k / a["n"]
-                pr.bkg_err[cat] = math.hypot(pr.bkg_err[cat], rate * _binom(k, a["n"]))
+                pr.bkg[cat] += c_norm * k / n_trials
+                pr.bkg_err[cat] = math.hypot(pr.bkg_err[cat], c_norm * _binom(k, n_trials))
         for tag in ("eff", "inj"):
             a = acc.get((j, "signal", tag))
             if a is None:
@@ -548,7 +624,7 @@ def summary_frame(points: list[PointResult], obs: dict[int, dict[str, float]]):
         r = {"index": pr.index, "label": pt.label, "kind": pt.kind, "run": pt.run,
              "period": pt.period, "e_beam": pt.e_beam, "sqrt_s": pt.sqrt_s, "pot": pt.pot,
              "signal_yield": pr.signal_yield, "k_eff": pr.k_eff,
-             "window_fraction": pr.window_fraction}
+             "window_fraction": pr.window_fraction, **pr.diag}
         for proc, rate in pr.rates.items():
             r[f"rate_{proc}"] = rate
             r[f"ngen_{proc}"] = pr.n_gen[proc]
