@@ -234,3 +234,27 @@ def test_presets_load_and_round_trip():
         Selection.preset("no-such-preset")
     with pytest.raises(InputError):
         SEL.cut_values(-3.0)
+
+
+def test_cluster1_definitions():
+    """Which cluster of a pair is "cluster 1": listed order (the clustering's, i.e. decreasing
+    seed energy) for "seed", smaller radius for "inner", higher energy for "leading"."""
+    e, x, y, t = pair()                     # [inner+leading, outer+trailing]
+    rev = ([e[1], e[0]], [x[1], x[0]], [y[1], y[0]], [t[1], t[0]])  # outer listed first
+    # energies swapped by a mismeasurement: the inner cluster is now the lower-energy one
+    swp = ([e[1] * 0.98, e[0]], x, y, t)
+    no_cuts = {"radius__enabled": False, "energy__enabled": False, "cog__enabled": False,
+               "energy_sum__enabled": False}
+    res = {m: run([pair(), rev, swp], sel=_variant(pair__cluster1=m, **no_cuts))
+           for m in ("leading", "seed", "inner")}
+    r_in, r_out = math.hypot(x[0], y[0]), math.hypot(x[1], y[1])
+    assert res["leading"].r1.tolist() == pytest.approx([r_in, r_in, r_out])
+    assert res["seed"].r1.tolist() == pytest.approx([r_in, r_out, r_in])
+    assert res["inner"].r1.tolist() == pytest.approx([r_in, r_in, r_in])
+    assert all(r.two_cluster.all() for r in res.values())
+    # with the one-sided cuts the energy swap moves the outer cluster into the R_max test
+    swapped = run([swp], sel=_variant(pair__cluster1="leading", cog__enabled=False,
+                                      energy_sum__enabled=False))
+    kept = run([swp], sel=_variant(pair__cluster1="inner", cog__enabled=False,
+                                   energy_sum__enabled=False, energy__enabled=False))
+    assert swapped.r1[0] == pytest.approx(r_out) and kept.two_cluster[0]

@@ -213,22 +213,27 @@ TOLERANCE: dict[str, float] = {"B": 0.02, "eff": 0.03}
 
 
 def sharp_edge_model(sqrt_s: np.ndarray, r_edge: float, what: str,
-                     distance: float = 3640.4) -> np.ndarray:
+                     distance: float = 3640.4, massless: bool = False) -> np.ndarray:
     """Idealised two-body acceptance with a sharp outer edge: both bodies within ``r_edge`` (mm)
     at ``distance`` (mm), i.e. |cos theta*| < c(sqrt s; r_edge) (physics.md §9), at tree level.
     ``what`` = "B": sigma_Bhabha K_bhabha + sigma_gg K_gg (mb, PADME's K factors held at the
-    ends of their range outside it); "eff": the vector-decay fraction (3/8)(2c + 2c^3/3)."""
+    ends of their range outside it); "eff": the vector-decay fraction (3/8)(2c + 2c^3/3).
+    c is computed for e+e- (Bhabha, signal) and massless (gamma gamma) bodies, or massless for
+    all with ``massless`` (the convention of the physics.md §9 table)."""
     from x17scan.physics import xsec
+    from x17scan.physics.constants import M_E
     from x17scan.physics.kinematics import acceptance_cos
     from x17scan.sim.pipeline import _nlo
 
     w = np.asarray(sqrt_s, dtype=float)
-    c = np.asarray(acceptance_cos(w, r_edge, distance), dtype=float)
+    m = 0.0 if massless else M_E
+    c_ee = np.asarray(acceptance_cos(w, r_edge, distance, mass=m), dtype=float)
     if what == "eff":
-        return 0.375 * (2 * c + 2 * c**3 / 3)
-    return np.array([float(xsec.sigma_bhabha(x, cc)) * _nlo("bhabha", x, True)
-                     + float(xsec.sigma_gg(x, cc)) * _nlo("gg", x, True)
-                     for x, cc in zip(w, c, strict=True)])
+        return 0.375 * (2 * c_ee + 2 * c_ee**3 / 3)
+    c_gg = np.asarray(acceptance_cos(w, r_edge, distance, mass=0.0), dtype=float)
+    return np.array([float(xsec.sigma_bhabha(x, ce)) * _nlo("bhabha", x, True)
+                     + float(xsec.sigma_gg(x, cg)) * _nlo("gg", x, True)
+                     for x, ce, cg in zip(w, c_ee, c_gg, strict=True)])
 
 
 def sharp_edge_diagnostic(sqrt_s: np.ndarray, b: np.ndarray, b_err: np.ndarray,
