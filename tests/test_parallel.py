@@ -58,3 +58,17 @@ def test_dask_cluster_matches_serial():
         with DaskExecutor(cluster.scheduler_address) as ex:
             assert ex.workers == 2
             assert run_tasks(draw, tasks, executor=ex, progress=False) == serial
+
+
+def test_atomic_outputs_follow_umask(tmp_path):
+    """Atomic writes end with the usual permissions (mkstemp alone would give 0600)."""
+    import os
+
+    from x17scan import atomic
+
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644

@@ -203,9 +203,10 @@ def plot_cls_scan(result, ax=None):
         ax.axvline(c["g_limit"] * 1e4, color="#bd1f01", lw=1)
     ax.set_xlabel(r"$g_{ve}$ [$10^{-4}$]")
     ax.set_ylabel("p-value")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.4)  # room above the CL_b ~ 1 curve for the legend
+    ax.set_yticks(np.linspace(0, 1, 6))
     m = c.get("mass_MeV")
-    ax.legend(loc="upper right", fontsize=12,
+    ax.legend(loc="upper right", fontsize=12, ncols=3,
               title=None if m is None else f"$M_X$ = {m:.2f} MeV", title_fontsize=12)
     label(ax, _method_label(result), _dataset_label(result))
     return fig
