@@ -160,3 +160,39 @@ def test_electron_motion_transverse_momentum():
     m = p < 20
     assert np.mean(pt2[m]) == pytest.approx(2 * np.mean(pz[m] ** 2), rel=0.03)
     assert np.all(p >= np.abs(pz))
+
+
+@pytest.mark.parametrize("model", ["atomic", "voigt"])
+def test_radial_motion_sampler_matches_conditional(model):
+    """The background kernels draw (p_z, |p|) from the radial law of the isotropic density
+    (|p| from -2 p J'(p), p_z = |p| cos); the joint law must be the one of the conditional
+    sampler (p_z ~ J, then |p| = J^-1(u J(|p_z|))): two-sample KS on p_z, |p| and |p| - |p_z|."""
+    from scipy import stats
+
+    mot = electron_motion(model)
+    n = 200_000
+    pz, p = mot.sample_pz_p(n, np.random.default_rng(21))
+    rng = np.random.default_rng(22)
+    pz_ref = mot.sample_pz(rng.random(n))
+    p_ref = mot.sample_p(pz_ref, rng.random(n))
+    for a, b in ((pz, pz_ref), (p, p_ref), (p - np.abs(pz), p_ref - np.abs(pz_ref))):
+        assert stats.ks_2samp(a, b).pvalue > P_MIN
+    assert np.all(p >= np.abs(pz))
+
+
+@pytest.mark.parametrize("kind", ["bhabha", "signal"])
+def test_same_seed_same_events(kind):
+    """Same seed: bit-identical events and bookkeeping; another seed: different events."""
+    beam = BeamSetup(e_mean=E_B, sigma_e=0.7, target=Target(DIAMOND, 0.1))
+    gen = (BackgroundGenerator("bhabha", beam) if kind == "bhabha"
+           else SignalGenerator(beam, 16.95))
+    (a, sa), (b, sb) = (gen.generate(2000, np.random.default_rng(5)) for _ in range(2))
+    c, _ = gen.generate(2000, np.random.default_rng(6))
+    for f in ("vertex", "t0", "p", "e", "e_beam", "sqrt_s", "cos_theta_star"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+        if not (kind == "signal" and f == "sqrt_s"):  # the signal's sqrt(s) is M
+            assert not np.array_equal(getattr(a, f), getattr(c, f))
+    assert (sa.n_proposed, sa.sigma_sum, sa.weight_sum) == (sb.n_proposed, sb.sigma_sum,
+                                                           sb.weight_sum)
+    # interaction times inside the 150 ps micro-bunches every 0.5 ns (target.bunch_times)
+    assert np.all(np.mod(a.t0, 0.5) < 0.150) and a.t0.max() < 250.0

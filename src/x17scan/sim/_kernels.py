@@ -123,27 +123,23 @@ def beam_params(beam) -> np.ndarray:
     return out
 
 
-def dedx_tables(par: np.ndarray, e_max: float, n: int = 8193) -> tuple[Cubic, Cubic]:
-    """Collision stopping powers (MeV/mm) of e+ and e- tabulated on [DEDX_E_MIN, ``e_max``]."""
+def dedx_tables(target, e_max: float, n: int = 8193) -> tuple[Cubic, Cubic]:
+    """Collision stopping powers (MeV/mm) of e+ and e- in ``target`` (numpy reference
+    :func:`x17scan.sim.target.collision_dedx`) tabulated on [DEDX_E_MIN, ``e_max``] MeV."""
+    from x17scan.sim.target import collision_dedx
+
     e_max = max(e_max, 2 * DEDX_E_MIN)
-    out = []
-    for kind in (2, 3):
-        def fn(e, kind=kind):
-            v = np.empty(e.size)
-            scalar_table(kind, e, par[[P_C0, P_LNWP]].copy(), v)
-            return v
-        out.append(Cubic.build(fn, DEDX_E_MIN, e_max, n))
-    return out[0], out[1]
+    return tuple(Cubic.build(lambda e, pos=pos: collision_dedx(e, target, pos), DEDX_E_MIN,
+                             e_max, n) for pos in (True, False))
 
 
 def sigma_table(gg: bool, c: float, w_nominal: float, n: int = 4097) -> Cubic:
-    """Window cross section (mb) vs sqrt(s) (MeV) tabulated on +-10 % of ``w_nominal``."""
-    def fn(w):
-        v = np.empty(w.size)
-        scalar_table(1 if gg else 0, w, np.array([c]), v)
-        return v
+    """Window cross section (mb) vs sqrt(s) (MeV), from :mod:`x17scan.physics.xsec`,
+    tabulated on +-10 % of ``w_nominal``."""
+    from x17scan.physics import xsec
 
-    return Cubic.build(fn, 0.9 * w_nominal, 1.1 * w_nominal, n)
+    fn = xsec.sigma_gg if gg else xsec.sigma_bhabha
+    return Cubic.build(lambda w: fn(w, c), 0.9 * w_nominal, 1.1 * w_nominal, n)
 
 
 def guide_table(cdf: np.ndarray, total: float, bits: int = 14) -> np.ndarray:
@@ -398,11 +394,10 @@ def _scatter(st, dx, dy, dz, theta0):
     ux, uy, uz, vx, vy, vz = _basis(dx, dy, dz)
     t1 = _tan(a1)
     t2 = _tan(a2)
-    ox = dx + t1 * ux + t2 * vx
-    oy = dy + t1 * uy + t2 * vy
-    oz = dz + t1 * uz + t2 * vz
-    inv = 1.0 / math.sqrt(ox * ox + oy * oy + oz * oz)
-    return ox * inv, oy * inv, oz * inv
+    # d, u, v orthonormal: |d + t1 u + t2 v|^2 = 1 + t1^2 + t2^2
+    inv = 1.0 / math.sqrt(1.0 + t1 * t1 + t2 * t2)
+    return ((dx + t1 * ux + t2 * vx) * inv, (dy + t1 * uy + t2 * vy) * inv,
+            (dz + t1 * uz + t2 * vz) * inv)
 
 
 @numba.njit(**_JIT)
@@ -530,8 +525,8 @@ def _incoming_rest(st, par, e0, dx, dy, dz, path):
 @numba.njit(**_JIT)
 def _outgoing(st, e, px, py, pz, depth, par, positron, tab, tab_n, tab_x0, tab_h):
     """An outgoing e+- (lab e, p) through the rest of the target: (e, p) after it."""
-    pm = math.sqrt(px * px + py * py + pz * pz)
-    dx, dy, dz = px / pm, py / pm, pz / pm
+    inv = 1.0 / math.sqrt(px * px + py * py + pz * pz)
+    dx, dy, dz = px * inv, py * inv, pz * inv
     path = (par[P_T] - depth) / max(dz, 1e-3)
     dx, dy, dz = _scatter(st, dx, dy, dz, _theta0(e, path / par[P_X0]))
     e2 = _lose(st, e, path, par, positron, tab, tab_n, tab_x0, tab_h)

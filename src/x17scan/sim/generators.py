@@ -252,9 +252,9 @@ def generation_window(e_beam: float, final_mass: float, parent_mass: float | Non
     return window_cos(math.atan(r_gen / distance), g, bstar)
 
 
-def _dedx_tables(par: np.ndarray, beam: BeamSetup):
+def _dedx_tables(beam: BeamSetup):
     # every final-state energy is below the beam's + its CM share of an electron's kick
-    return _kernels.dedx_tables(par, 1.2 * beam.e_mean + 10 * beam.sigma_e + 10.0)
+    return _kernels.dedx_tables(beam.target, 1.2 * beam.e_mean + 10 * beam.sigma_e + 10.0)
 
 
 def _outputs(n: int) -> dict[str, np.ndarray]:
@@ -299,7 +299,7 @@ class BackgroundGenerator:
         self.sigma_env = float(self._sigma(math.sqrt(2 * M_E * (0.8 * beam.e_mean + M_E))))
         self._guide = _kernels.guide_table(self.cdf, 1.0)
         self._par = _kernels.beam_params(beam)
-        self._dedx = _dedx_tables(self._par, beam)
+        self._dedx = _dedx_tables(beam)
         self._sig = _kernels.sigma_table(process == "gg", self.c_gen, w)
 
     @property
@@ -373,7 +373,7 @@ class SignalGenerator:
             env = max(env, float((j * (1 - q * ALPHA) ** 2)[q <= p_hi].max()))
         self._env = env * (1 + 1e-9)
         self._par = _kernels.beam_params(beam)
-        self._dedx = _dedx_tables(self._par, beam)
+        self._dedx = _dedx_tables(beam)
 
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
         """``n`` unweighted signal events (with |cos theta*| < c_gen; multiply efficiencies by
