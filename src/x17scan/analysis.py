@@ -61,7 +61,11 @@ def load_input(dataset: str | None, scan_table: str | Path | None):
 
     if scan_table is not None:
         path = Path(scan_table)
-        if not path.exists():
+        try:
+            exists = path.exists()
+        except (OSError, ValueError):  # not a usable file name (too long, NUL byte)
+            exists = False
+        if not exists:
             raise InputError(f"no such file {str(path)!r}", field="--scan-table",
                              fix="give the path of a CSV, Parquet or ROOT scan table")
         table = data.read_table(path)
@@ -77,10 +81,16 @@ def check_outdir(outdir: str | Path, field: str = "--out") -> Path:
     import os
 
     out = Path(outdir)
-    if out.exists() and not out.is_dir():
+    try:
+        exists = out.exists()
+        anc = out if exists else next((a for a in out.absolute().parents if a.exists()), None)
+    except (OSError, ValueError) as err:  # e.g. a name too long for the file system
+        raise InputError(f"cannot use {str(out)!r} as a folder "
+                         f"({getattr(err, 'strerror', None) or err})", field=field,
+                         fix="give a shorter, valid folder path") from None
+    if exists and not out.is_dir():
         raise InputError(f"{str(out)!r} exists and is not a folder", field=field,
                          fix="give a folder path")
-    anc = out if out.exists() else next((a for a in out.absolute().parents if a.exists()), None)
     if anc is not None and not anc.is_dir():
         raise InputError(f"cannot create folder {str(out)!r}: {str(anc)!r} is a file",
                          field=field, fix="give a folder path whose parents are folders")

@@ -89,12 +89,18 @@ def read_table(path: str | os.PathLike[str]) -> ScanTable:
     """
     p = Path(path)
     src = str(path)
-    if p.is_dir():
+    try:
+        is_dir, exists = p.is_dir(), p.exists()
+    except (OSError, ValueError) as err:  # e.g. a name too long for the file system
+        raise InputError(f"not a usable file name ({getattr(err, 'strerror', None) or err})",
+                         field="path", fix="give the path of a scan-table file",
+                         source=src) from None
+    if is_dir:
         raise InputError("is a directory, not a scan-table file", field="path", source=src,
                          fix="give a .csv, .parquet or .root file (PADME's folder of ROOT "
                          "files: `x17scan data import-padme DIR`)")
     fmt = format_of(path)
-    if not p.exists():
+    if not exists:
         raise InputError("file not found", field="path", fix="check the file name",
                          source=src)
     if p.stat().st_size == 0:

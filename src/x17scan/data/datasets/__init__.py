@@ -58,6 +58,13 @@ def provenance_of(name: str) -> Path:
     return _dir() / f"{name}.PROVENANCE.md"
 
 
+def _exists(key: str) -> bool:
+    try:
+        return Path(key).exists()
+    except (OSError, ValueError):  # not a usable file name (too long, NUL byte): not a file
+        return False
+
+
 def load(name: str | os.PathLike[str]) -> ScanTable:
     """The shipped scan table ``name`` (e.g. ``"padme-run3"``).
 
@@ -70,7 +77,7 @@ def load(name: str | os.PathLike[str]) -> ScanTable:
     key = os.fspath(name)
     if key in _REGISTRY:
         return read_table(path_of(key))
-    if Path(key).suffix.lower() in _TABLE_SUFFIXES or os.sep in key or Path(key).exists():
+    if Path(key).suffix.lower() in _TABLE_SUFFIXES or os.sep in key or _exists(key):
         return read_table(key)
     _check_name(key)
     raise AssertionError("unreachable")

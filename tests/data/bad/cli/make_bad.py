@@ -64,6 +64,10 @@ case("analyze-out-is-a-file", ["analyze", "--out", "{path}"], "--out",
      "the output folder is an existing file", names_file=True)
 case("analyze-out-under-a-file", ["analyze", "--out", "{path}/result"], "--out",
      "the output folder would be inside a file", names_file=True)
+case("analyze-scan-table-name-too-long", [*A, "--scan-table", "{path}" + "x" * 300 + ".csv"],
+     "--scan-table", "a file name longer than the file system allows", names_file=True)
+case("analyze-out-name-too-long", ["analyze", "--out", "{path}" + "o" * 300], "--out",
+     "a folder name longer than the file system allows", names_file=True)
 case("analyze-workers-zero", [*A, "--workers", "0"], "--workers", "zero workers")
 case("analyze-workers-negative", [*A, "-j", "-2"], "--workers", "negative workers")
 case("analyze-scheduler-not-an-address", [*A, "--scheduler", "localhost"], "--scheduler",
