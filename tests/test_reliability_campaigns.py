@@ -98,6 +98,7 @@ def kill_and_resume(args: list[str], out: Path, ckpt: Path, total: int, seed: in
         _check_nothing_half_written(out)
     final = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=timeout)
     assert final.returncode == 0, final.stderr
+    print(f"\n{args[0]} kills:", json.dumps(log))       # shown with pytest -s / -rP
     return log
 
 

@@ -121,16 +121,18 @@ def _print_summary(summary: dict[str, Any], folder: Path, figures: list[Path]) -
 # --------------------------------------------------------------------------------------------
 # figures
 # --------------------------------------------------------------------------------------------
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Any, path: Path, dpi: float | None = None) -> Path:
     from x17scan import atomic
 
     with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", **({"dpi": dpi} if dpi else {}))
     return path
 
 
-def write_figures(summary: dict[str, Any], samples: dict[str, Any], outdir: Path) -> list[Path]:
-    """coverage.png, pvalues.png, global.png, pulls.png (those the summary has data for)."""
+def write_figures(summary: dict[str, Any], samples: dict[str, Any], outdir: Path,
+                  dpi: float | None = None) -> list[Path]:
+    """coverage.png, pvalues.png, global.png, pulls.png (those the summary has data for);
+    ``dpi``: resolution (default the x17scan style's)."""
     import matplotlib.pyplot as plt
 
     from x17scan.report.style import figure_style
@@ -144,7 +146,7 @@ def write_figures(summary: dict[str, Any], samples: dict[str, Any], outdir: Path
             if key not in summary:
                 continue
             fig = fn(summary, samples)
-            written.append(_save(fig, outdir / f"{name}.png"))
+            written.append(_save(fig, outdir / f"{name}.png", dpi))
             plt.close(fig)
     return written
 
