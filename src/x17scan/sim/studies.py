@@ -110,9 +110,23 @@ def offres(options, out: str | Path, *, workers: int = 1, scheduler: str | None 
         rows.append({"e_beam": r.e_beam, "b_notarget_per_pot": r.bkg_2cl,
                      "b_notarget_err": r.bkg_err_2cl, "b_target_per_pot": b_t,
                      "ratio": r.bkg_2cl / b_t if b_t == b_t else float("nan")})
-    doc["no_target"] = {"rows": rows, "seeds_ratio": 1e-8 / 3e-6,
-                        "halo_rate_per_pot": res.plan.halo_rate_per_pot,
-                        "note": "halo model (x17scan.sim.halo), rate from the plan"}
+    from x17scan.sim.halo import (
+        HALO_CALIBRATION_ENERGY,
+        HALO_SELECTED_FRACTION,
+        SEEDS_NOTARGET_2CL_PER_POT,
+    )
+    from x17scan.sim.pipeline import halo_events_per_pot
+
+    doc["no_target"] = {
+        "rows": rows, "seeds_notarget_2cl_per_pot": SEEDS_NOTARGET_2CL_PER_POT,
+        "seeds_ratio": 1e-8 / 3e-6,
+        "plan_selected_rate_per_pot": res.plan.halo_rate_per_pot,
+        "halo_events_per_pot": halo_events_per_pot(res.plan),
+        "calibration": {"energy_MeV": HALO_CALIBRATION_ENERGY,
+                        "selected_fraction": HALO_SELECTED_FRACTION},
+        "note": ("halo model (x17scan.sim.halo) calibrated so that the selected no-target rate "
+                 "at the calibration energy is the plan's halo_rate_per_pot (the seeds' 1e-8 "
+                 "per PoT scaled to B ~ 3.5e-6); other energies are model extrapolations")}
     figs = _offres_figures(res, doc, out)
     doc["figures"] = figs
     atomic.write_text(out / "offres.json", json.dumps(doc, indent=1, default=float))
@@ -126,70 +140,177 @@ def offres(options, out: str | Path, *, workers: int = 1, scheduler: str | None 
         f"{lf['chi2']:.2f}/{lf['ndf']} (p = {lf['p']:.2f}), RMS of residuals "
         f"{100 * lf['rms_rel']:.2f} % (seeds: < 1 %)",
     ]
+    nt_doc = doc["no_target"]
+    lines.append(f"beam halo: {nt_doc['halo_events_per_pot']:.3g} generated events per PoT "
+                 f"(selected fraction {HALO_SELECTED_FRACTION:.4g} at "
+                 f"{HALO_CALIBRATION_ENERGY} MeV; plan's selected rate "
+                 f"{res.plan.halo_rate_per_pot:.3g} per PoT)")
     for r in rows:
         lines.append(f"no target at {r['e_beam']:.1f} MeV: 2cl/PoT = {r['b_notarget_per_pot']:.3g}"
-                     f", fraction of the target yield = {r['ratio']:.2g} (seeds: 1e-8/3e-6 = "
-                     f"{1e-8 / 3e-6:.2g})")
+                     f" +- {r['b_notarget_err']:.2g}, fraction of the target yield = "
+                     f"{r['ratio']:.2g} (seeds: 1e-8/3e-6 = {1e-8 / 3e-6:.2g})")
     lines.append(f"figures: {', '.join(figs)}")
     return "\n".join(lines)
 
 
+_SIM_LABEL = "x17scan fast simulation, PADME Run III geometry"
+
+
+def _label(ax, text: str = _SIM_LABEL, loc: str = "upper left") -> None:
+    y, va = (0.97, "top") if loc.startswith("upper") else (0.03, "bottom")
+    x, ha = (0.03, "left") if loc.endswith("left") else (0.97, "right")
+    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=13, style="italic")
+
+
 def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
-    from x17scan.physics.constants import M_E
+    """Talk-quality figures of the off-resonance study (PNG, 150 dpi)."""
+    from matplotlib.colors import LogNorm
+
+    from x17scan.physics.kinematics import r_min_partner
+    from x17scan.reco.selection import two_body_energies
     from x17scan.sim.io import read_events
 
     plt = _fig_style()
     ev = read_events(out)
     names = []
-    over_idx = [pr.index for pr in res.points if pr.point.kind == "over"]
-    sel = ev[ev.point.isin(over_idx) & (ev.process.isin([0, 1]))]
+    over_pts = [pr for pr in res.points if pr.point.kind == "over"]
+    e_beam = over_pts[0].point.e_beam
+    w = over_pts[0].point.sqrt_s
+    dist = 3640.4
+    sel = ev[ev.point.isin([pr.index for pr in over_pts]) & ev.process.isin([0, 1])]
     e = np.concatenate([sel.reco_e1, sel.reco_e2])
     r = np.concatenate([np.hypot(sel.reco_x1, sel.reco_y1), np.hypot(sel.reco_x2, sel.reco_y2)])
-    fig, ax = plt.subplots(figsize=(9, 7))
-    h = ax.hist2d(r, e, bins=(60, 60), cmap="viridis", cmin=1)
-    fig.colorbar(h[3], ax=ax, label="clusters")
-    ax.set_xlabel("cluster radius R (mm)")
+    rr = np.linspace(60.0, 320.0, 300)
+    e_curve, _ = two_body_energies(np.arctan(rr / dist), w)
+    r_min = float(r_min_partner(w, 270.0, dist))
+
+    fig, ax = plt.subplots(figsize=(10, 7.5))
+    h = ax.hist2d(r, e, bins=(np.linspace(60, 320, 105), np.linspace(50, 400, 141)),
+                  cmap="viridis", norm=LogNorm())
+    fig.colorbar(h[3], ax=ax, label="clusters per bin")
+    ax.plot(rr, e_curve, "r--", lw=2, label=f"two-body $E(R)$, $\\sqrt{{s}}$ = {w:.2f} MeV")
+    for x_cut, name, dx, ha in ((270.0, r"$R_{max}$ (cluster 1)", -3, "right"),
+                                (r_min, r"$R_{min}$ (cluster 2)", 3, "left")):
+        ax.axvline(x_cut, color="0.25", ls=":", lw=2)
+        ax.text(x_cut + dx, 393, name, color="0.25", fontsize=13, va="top", ha=ha)
+    ax.set_xlabel("cluster radius $R$ at the ECal face (mm)")
     ax.set_ylabel("cluster energy (MeV)")
-    ax.set_title("Selected clusters, 402.5 MeV (simulation)", fontsize=16)
+    ax.set_title(f"Selected two-cluster events, $E_{{beam}}$ = {e_beam:.1f} MeV "
+                 f"({len(over_pts)} runs)", fontsize=17)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 0.07), fontsize=13, framealpha=0.9)
+    _label(ax, loc="lower left")
     _save(fig, out / "cluster_energy_vs_radius.png")
     plt.close(fig)
     names.append("cluster_energy_vs_radius.png")
 
-    dist = 3640.4
     th = np.arctan(r / dist) * 1e3
-    fig, ax = plt.subplots(figsize=(9, 7))
-    h = ax.hist2d(th, e, bins=(60, 60), cmap="viridis", cmin=1)
-    fig.colorbar(h[3], ax=ax, label="clusters")
-    eb = 402.5
-    t = np.linspace(th.min(), th.max(), 200) * 1e-3
-    # elastic two-body on an electron at rest, massless limit: E' = E/(1 + E (1 - cos)/m_e)
-    ax.plot(t * 1e3, eb / (1 + eb * (1 - np.cos(t)) / M_E), "r--", lw=2,
-            label=r"$E/(1 + E(1-\cos\theta)/m_e)$")
-    ax.set_xlabel(r"cluster polar angle $\theta$ (mrad)")
+    tt = np.linspace(15.0, 90.0, 300)
+    e_t, _ = two_body_energies(tt * 1e-3, w)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(17, 7),
+                                  gridspec_kw={"width_ratios": [4, 3], "wspace": 0.35})
+    h = ax.hist2d(th, e, bins=(np.linspace(15, 90, 101), np.linspace(50, 400, 141)),
+                  cmap="viridis", norm=LogNorm())
+    fig.colorbar(h[3], ax=ax, label="clusters per bin")
+    ax.plot(tt, e_t, "r--", lw=2, label=r"$e^+e^-$ two-body kinematics")
+    ax.set_xlabel(r"cluster polar angle $\theta$ = atan($R/D$) (mrad)")
     ax.set_ylabel("cluster energy (MeV)")
-    ax.legend(fontsize=14)
-    ax.set_title("Two-body energy-angle correlation, 402.5 MeV", fontsize=16)
+    ax.legend(loc="upper right", fontsize=13, framealpha=0.9)
+    e2b, _ = two_body_energies(th * 1e-3, w)
+    d = e / e2b - 1.0
+    q25, q75 = np.percentile(d, [25, 75])
+    bins = np.linspace(-0.4, 0.25, 131)
+    inner = r < 270.0
+    ax2.hist(d[inner], bins=bins, histtype="step", lw=2, color="tab:blue",
+             label=r"$R < 270$ mm")
+    ax2.hist(d[~inner], bins=bins, histtype="step", lw=2, color="tab:red",
+             label=r"$R > 270$ mm (ECal edge)")
+    ax2.set_yscale("log")
+    ax2.set_xlabel(r"$E / E_{2body}(\theta) - 1$")
+    ax2.set_ylabel("clusters per bin")
+    ax2.legend(loc="upper left", bbox_to_anchor=(0.0, 0.9), fontsize=13)
+    ax2.set_ylim(0.5, ax2.get_ylim()[1] * 40)
+    ax2.text(0.97, 0.97, f"core width (IQR/1.35): {100 * (q75 - q25) / 1.349:.1f} %",
+             transform=ax2.transAxes, ha="right", va="top", fontsize=13)
+    fig.suptitle(f"Two-body energy-angle correlation, $E_{{beam}}$ = {e_beam:.1f} MeV "
+                 f"({len(over_pts)} runs), {_SIM_LABEL}", fontsize=16)
     _save(fig, out / "energy_vs_angle.png")
     plt.close(fig)
     names.append("energy_vs_angle.png")
 
     s = res.summary
-    tgt = s[s.kind.isin(["over", "below"])]
-    ratio = tgt.nobs_2cl / (tgt.pot * tgt.bkg_2cl)
-    err = np.sqrt(tgt.nobs_2cl) / (tgt.pot * tgt.bkg_2cl)
-    fig, ax = plt.subplots(figsize=(9, 6))
-    for kind, mk in (("below", "o"), ("over", "s")):
-        m = (tgt.kind == kind).to_numpy()
-        x = tgt.sqrt_s.to_numpy()[m] + (0.02 * tgt.run.to_numpy()[m] if kind == "over" else 0)
-        ax.errorbar(x, ratio.to_numpy()[m], err.to_numpy()[m], fmt=mk, label=kind)
-    ax.axhline(1, color="gray", ls="--")
-    ax.set_xlabel("sqrt(s) (MeV)")
-    ax.set_ylabel(r"$N_{2cl}/(N_{PoT} B)$")
-    ax.legend()
-    ax.set_title("Off-resonance points (simulation; over-resonance runs offset)", fontsize=14)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 6.5), sharey=True,
+                                 gridspec_kw={"width_ratios": [3, 2], "wspace": 0.05})
+    below = s[s.kind == "below"].sort_values("sqrt_s")
+    rb = below.nobs_2cl / (below.pot * below.bkg_2cl)
+    eb = np.sqrt(below.nobs_2cl) / (below.pot * below.bkg_2cl)
+    cb = constant_fit(rb.to_numpy(), eb.to_numpy())
+    a1.errorbar(below.sqrt_s, rb, eb, fmt="o", ms=7, color="tab:blue", label="below resonance")
+    a1.axhline(cb["mean"], color="tab:blue", lw=1.5,
+               label=f"constant: $\\chi^2$/ndf = {cb['chi2']:.1f}/{cb['ndf']}")
+    a1.set_xlim(below.sqrt_s.min() - 0.05, below.sqrt_s.max() + 0.05)
+    a1.set_xlabel(r"$\sqrt{s}$ (MeV)")
+    a1.set_ylabel(r"$N_{2cl}\,/\,(N_{PoT}\,B)$")
+    a1.legend(loc="upper left", fontsize=13)
+    over = s[s.kind == "over"].sort_values("run")
+    ro = over.nobs_2cl / (over.pot * over.bkg_2cl)
+    eo = np.sqrt(over.nobs_2cl) / (over.pot * over.bkg_2cl)
+    co = constant_fit(ro.to_numpy(), eo.to_numpy())
+    runs = np.arange(1, len(over) + 1)
+    a2.errorbar(runs, ro, eo, fmt="s", ms=7, color="tab:orange",
+                label=f"{e_beam:.1f} MeV runs")
+    a2.axhline(co["mean"], color="tab:orange", lw=1.5,
+               label=f"constant: $\\chi^2$/ndf = {co['chi2']:.1f}/{co['ndf']}, "
+                     f"RMS {100 * co['rms_rel']:.2f} %")
+    a2.set_xlim(0.4, len(over) + 0.6)
+    a2.set_xticks(runs)
+    a2.set_xlabel(f"run at $\\sqrt{{s}}$ = {over.sqrt_s.iloc[0]:.2f} MeV")
+    a2.legend(loc="upper left", fontsize=12)
+    for a in (a1, a2):
+        a.axhline(1.0, color="gray", ls="--", lw=1)
+    lo = min((rb - eb).min(), (ro - eo).min())
+    hi = max((rb + eb).max(), (ro + eo).max())
+    a1.set_ylim(lo - 0.4 * (hi - lo), hi + 0.6 * (hi - lo))
+    fig.suptitle("Off-resonance yields relative to the simulated expectation B\n"
+                 f"({_SIM_LABEL})", fontsize=16)
     _save(fig, out / "ratio_vs_sqrts.png")
     plt.close(fig)
     names.append("ratio_vs_sqrts.png")
+
+    # N/PoT as shown in the seeds (vertical scale: per PoT, no acceptance correction)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 6.5),
+                                 gridspec_kw={"width_ratios": [3, 2], "wspace": 0.3})
+    lf = doc["below"]["fit"]
+    yb = np.asarray(doc["below"]["n_over_pot"]) * 1e6
+    ybe = np.asarray(doc["below"]["err"]) * 1e6
+    xb = np.asarray(doc["below"]["sqrt_s"])
+    a1.errorbar(xb, yb, ybe, fmt="o", ms=7, color="tab:blue", label="below resonance")
+    xx = np.linspace(xb.min() - 0.03, xb.max() + 0.03, 50)
+    a1.plot(xx, 1e6 * (lf["a"] + lf["b"] * (xx - lf["x0"])), color="tab:blue",
+            label=f"linear: $\\chi^2$/ndf = {lf['chi2']:.1f}/{lf['ndf']}, "
+                  f"RMS {100 * lf['rms_rel']:.2f} %")
+    a1.set_xlabel(r"$\sqrt{s}$ (MeV)")
+    a1.set_ylabel(r"$N_{2cl}/N_{PoT}$ ($10^{-6}$)")
+    a1.legend(loc="upper left", fontsize=12)
+    f = doc["over"]["fit"]
+    yo = np.asarray(doc["over"]["n_over_pot"]) * 1e6
+    yoe = np.asarray(doc["over"]["err"]) * 1e6
+    a2.errorbar(runs, yo, yoe, fmt="s", ms=7, color="tab:orange", label=f"{e_beam:.1f} MeV")
+    a2.axhline(1e6 * f["mean"], color="tab:orange",
+               label=f"constant: $\\chi^2$/ndf = {f['chi2']:.1f}/{f['ndf']}")
+    a2.axhspan(1e6 * f["mean"] * (1 - f["rms_rel"]), 1e6 * f["mean"] * (1 + f["rms_rel"]),
+               color="tab:orange", alpha=0.15, label=f"RMS {100 * f['rms_rel']:.2f} %")
+    a2.set_xticks(runs)
+    a2.set_xlim(0.4, len(runs) + 0.6)
+    a2.set_xlabel("over-resonance run")
+    a2.set_ylabel(r"$N_{2cl}/N_{PoT}$ ($10^{-6}$)")
+    a2.legend(loc="upper left", fontsize=12)
+    span = yo.max() + yoe.max() - (yo.min() - yoe.min())
+    a2.set_ylim(yo.min() - yoe.max() - 0.5 * span, yo.max() + yoe.max() + 1.0 * span)
+    fig.suptitle("Two-cluster yield per positron on target, off resonance\n"
+                 f"({_SIM_LABEL})", fontsize=16)
+    _save(fig, out / "yield_per_pot.png")
+    plt.close(fig)
+    names.append("yield_per_pot.png")
     return names
 
 
