@@ -86,9 +86,10 @@ def test_local_pvalues_uniform_under_h0(report):
 
 def test_global_significance_calibration(report):
     """Fraction of background-only pseudo-data with max_M q0 beyond Z_local thresholds: the
-    toy prediction (an independent ensemble) within 2 sigma; Gross-Vitells (an upper bound on
-    the probability, accurate in the tail) never more than 2 sigma below the observed fraction,
-    within 2 sigma where it predicts <= 0.1."""
+    toy prediction (an independent ensemble) within 2 sigma; first-order Gross-Vitells (an
+    upper bound on the probability; the neglected multiple excursions are an O(p) relative
+    correction) never more than 2 sigma below the observed fraction, within 2 sigma where it
+    predicts <= 0.05."""
     g = report[0]["global"]
     for row in g["thresholds"]:
         f = row["fraction"]
@@ -97,7 +98,7 @@ def test_global_significance_calibration(report):
         for name in ("gross_vitells_rice", "gross_vitells_toys"):
             pr = row["predicted"][name]
             assert f <= pr["p"] + 2 * pr["sigma"], (name, row)
-            if pr["p"] <= 0.1:
+            if pr["p"] <= 0.05:
                 assert abs(f - pr["p"]) <= 2 * pr["sigma"], (name, row)
     for row in g["alphas"]:
         assert abs(row["pull_toys"]) <= 2.0, row
