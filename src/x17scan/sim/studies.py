@@ -427,11 +427,16 @@ def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | 
     edge = sharp_edge_diagnostic(padme.sqrt_s, b_ref, b_ref_err, e_ref, e_ref_err)
     import pandas as pd
 
+    edge_dev = {key: compare_shape(sharp_edge_model(padme.sqrt_s, edge["common_edge_mm"], what),
+                                   ref, np.zeros_like(ref), ref_err)["deviation"]
+                for key, what, ref, ref_err in (("B", "B", b_ref, b_ref_err),
+                                                ("eff", "eff", e_ref, e_ref_err))}
     table = pd.DataFrame({
-        "period": per, "sqrt_s": padme.sqrt_s, "B_padme": b_ref, "B_sim": b_sim,
-        "B_sim_err": b_err, "B_dev": cb["deviation"], "eff_padme": e_ref,
-        "eff_sim": e_sim, "eff_sim_err": e_err, "eff_dev": ce["deviation"],
-        "used": padme.used})
+        "period": per, "sqrt_s": padme.sqrt_s, "B_padme": b_ref, "B_padme_err": b_ref_err,
+        "B_sim": b_sim, "B_sim_err": b_err, "B_dev": cb["deviation"], "eff_padme": e_ref,
+        "eff_padme_err": e_ref_err, "eff_sim": e_sim, "eff_sim_err": e_err,
+        "eff_dev": ce["deviation"], "B_edge_model_dev": edge_dev["B"],
+        "eff_edge_model_dev": edge_dev["eff"], "used": padme.used})
     with atomic.atomic_open(out / "padme_shape.csv", "w") as fh:
         table.to_csv(fh, index=False, float_format="%.6g")
     outside = {k: [int(p) for p, d in zip(per, c["deviation"], strict=True)
@@ -448,7 +453,9 @@ def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | 
                                     e_ref_err[padme.used])},
            "sharp_edge_diagnostic": edge}
     atomic.write_text(out / "padme_shape.json", json.dumps(doc, indent=1))
-    _shape_figure(table, cb, ce, out / "padme_shape.png")
+    _shape_figure(table, {**cb, "on_res_max": cb_on["max_abs_deviation"]},
+                  {**ce, "on_res_max": ce_on["max_abs_deviation"]}, edge,
+                  out / "padme_shape.png")
     lines = [f"{'per':>4} {'sqrt_s':>8} {'B_padme':>10} {'B_sim':>10} {'dB%':>6} "
              f"{'eff_padme':>9} {'eff_sim':>8} {'deff%':>6}"]
     for _, r in table.sort_values("sqrt_s").iterrows():
@@ -493,26 +500,53 @@ def _normalisation_note(cb: dict, ce: dict, edge: dict) -> list[str]:
     ]
 
 
-def _shape_figure(table, cb, ce, path: Path) -> None:
+def _shape_figure(table, cb, ce, edge: dict, path: Path) -> None:
+    """Ratio (normalised simulation)/PADME per period for B and epsilon, below-resonance and
+    scan points in two panels, with the tolerance band and the best common sharp-edge model."""
     plt = _fig_style()
-    fig, axes = plt.subplots(2, 1, figsize=(10, 9), sharex=True)
-    for ax, col, err, ref, c, lab in (
-            (axes[0], "B_sim", "B_sim_err", "B_padme", cb, "B per PoT"),
-            (axes[1], "eff_sim", "eff_sim_err", "eff_padme", ce, "signal efficiency")):
+    fig, axes = plt.subplots(2, 2, figsize=(14, 10), sharey="row",
+                             gridspec_kw={"width_ratios": [1, 3.2], "wspace": 0.04,
+                                          "hspace": 0.28})
+    below = (table.sqrt_s < 16.0).to_numpy()
+    used = table.used.to_numpy()
+    for row, (col, err, ref, ref_err, c, key, lab) in enumerate((
+            ("B_sim", "B_sim_err", "B_padme", "B_padme_err", cb, "B", "B per PoT"),
+            ("eff_sim", "eff_sim_err", "eff_padme", "eff_padme_err", ce, "eff",
+             "signal efficiency"))):
         ratio = c["factor"] * table[col] / table[ref]
-        err_r = c["factor"] * table[err] / table[ref]
-        used = table.used.to_numpy()
-        ax.errorbar(table.sqrt_s[used], ratio[used], err_r[used], fmt="o", ms=4,
-                    label="fit points")
-        ax.errorbar(table.sqrt_s[~used], ratio[~used], err_r[~used], fmt="s", ms=4,
-                    mfc="none", label="not fitted")
-        tol = 0.02 if col == "B_sim" else 0.03
-        ax.axhspan(1 - tol, 1 + tol, color="gray", alpha=0.2, label=f"$\\pm${100 * tol:.0f} %")
-        ax.axhline(1, color="k", lw=1)
-        ax.set_ylabel(f"{c['factor']:.3f} x sim / PADME")
-        ax.set_title(f"{lab}: largest deviation {100 * c['max_abs_deviation']:.2f} %",
-                     fontsize=14)
-        ax.legend(fontsize=11, loc="lower left")
-    axes[1].set_xlabel("sqrt(s) (MeV)")
+        err_r = ratio * np.hypot(table[err] / table[col], table[ref_err] / table[ref])
+        model = 1.0 + table[f"{key}_edge_model_dev"]
+        tol = TOLERANCE[key]
+        for ax, m in ((axes[row, 0], below), (axes[row, 1], ~below)):
+            ax.axhspan(1 - tol, 1 + tol, color="gray", alpha=0.18,
+                       label=f"$\\pm${100 * tol:.0f} % tolerance")
+            ax.axhline(1, color="k", lw=1)
+            ax.plot(table.sqrt_s[m], model[m], "x", color="tab:green", ms=8, mew=2,
+                    label=f"sharp edge {edge['common_edge_mm']:.0f} mm (tree level)")
+            for sel, fmt, mfc, name in ((used & m, "o", None, "fit points"),
+                                        (~used & m, "s", "none", "not fitted")):
+                if sel.any():
+                    ax.errorbar(table.sqrt_s[sel], ratio[sel], err_r[sel], fmt=fmt, ms=6,
+                                mfc=mfc, color="tab:blue" if mfc is None else "tab:orange",
+                                label=name)
+        axes[row, 0].set_xlim(14.50, 14.81)
+        axes[row, 0].set_xticks([14.55, 14.7])
+        axes[row, 1].set_xlim(16.33, 17.58)
+        axes[row, 0].set_ylabel(f"{c['factor']:.3f} $\\times$ sim / PADME")
+        axes[row, 1].set_title(
+            f"{lab}: largest deviation {100 * c['max_abs_deviation']:.1f} % (all 52), "
+            f"{100 * c['on_res_max']:.1f} % (16.39-17.53 MeV, own factor)", fontsize=15)
+        lo = min(ratio.min() - err_r.max(), model.min(), 1 - tol) - 0.01
+        hi = max(ratio.max() + err_r.max(), model.max(), 1 + tol) + 0.025
+        axes[row, 0].set_ylim(lo, hi)
+    handles, labels = axes[1, 1].get_legend_handles_labels()
+    h0, l0 = axes[1, 0].get_legend_handles_labels()
+    extra = [(h, lb) for h, lb in zip(h0, l0, strict=True) if lb not in labels]
+    axes[1, 1].legend(handles + [h for h, _ in extra], labels + [lb for _, lb in extra],
+                      fontsize=12, loc="lower left", ncol=2)
+    for ax in axes[1]:
+        ax.set_xlabel(r"$\sqrt{s}$ (MeV)")
+    fig.suptitle("x17scan fast simulation vs PADME's full simulation (B and $\\varepsilon$ "
+                 "columns of data/padme-run3)", fontsize=16)
     _save(fig, path)
     plt.close(fig)
