@@ -181,8 +181,11 @@ def test_radial_motion_sampler_matches_conditional(model):
 
 
 @pytest.mark.parametrize("kind", ["bhabha", "signal"])
-def test_same_seed_same_events(kind):
-    """Same seed: bit-identical events and bookkeeping; another seed: different events."""
+def test_same_seed_same_events(kind, monkeypatch):
+    """Same seed: bit-identical events and bookkeeping, also when the kernel returns to Python
+    every 1000 proposals; another seed: different events."""
+    from x17scan.sim import _kernels
+
     beam = BeamSetup(e_mean=E_B, sigma_e=0.7, target=Target(DIAMOND, 0.1))
     gen = (BackgroundGenerator("bhabha", beam) if kind == "bhabha"
            else SignalGenerator(beam, 16.95))
@@ -194,5 +197,12 @@ def test_same_seed_same_events(kind):
             assert not np.array_equal(getattr(a, f), getattr(c, f))
     assert (sa.n_proposed, sa.sigma_sum, sa.weight_sum) == (sb.n_proposed, sb.sigma_sum,
                                                            sb.weight_sum)
+    monkeypatch.setattr(_kernels, "MAX_PROPOSALS", 1000)
+    d, sd = gen.generate(2000, np.random.default_rng(5))
+    for f in ("vertex", "t0", "p", "e", "e_beam", "sqrt_s", "cos_theta_star"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(d, f))
+    assert sd.n_proposed == sa.n_proposed
+    assert (sd.sigma_sum, sd.weight_sum) == pytest.approx((sa.sigma_sum, sa.weight_sum),
+                                                          rel=1e-12)
     # interaction times inside the 150 ps micro-bunches every 0.5 ns (target.bunch_times)
     assert np.all(np.mod(a.t0, 0.5) < 0.150) and a.t0.max() < 250.0

@@ -63,6 +63,9 @@ _BH_CUT = -50.0
 (P_E, P_SIGE, P_SX, P_SY, P_DX, P_DY, P_T, P_X0, P_C0, P_LNWP, P_NMICRO, P_MLEN,
  P_MPER) = range(13)
 N_PARAMS = 13
+MAX_PROPOSALS = 4_000_000
+"""Proposals per kernel call: a chunk whose acceptance is tiny returns to Python (Ctrl-C) now
+and then, without changing its events."""
 DEDX_E_MIN = 5.0
 """Lower end (MeV) of the tabulated stopping powers; below it the formula is evaluated."""
 
@@ -590,13 +593,15 @@ def _put(e_out, p_out, i, k, e, px, py, pz):
 
 # -- chunk kernels -------------------------------------------------------------------------------
 @numba.njit(**_JIT)
-def background_chunk(state, n, par_a, gg, at_rest, q_a, rad_cdf_a, rad_guide_a, cos_grid_a,
-                     cos_cdf_a, cos_guide_a, c_gen, sigma_env, sig_tab_a, sig_x0, sig_h,
-                     dpos_a, dele_a, d_x0, d_h, vertex, t0, e_out, p_out, e_beam, sqrt_s,
-                     cos_out):
-    """``n`` unweighted Bhabha (``gg`` False) or gamma gamma events into the output arrays
-    (see ``BackgroundGenerator``). Returns (proposals, sum of their window cross sections
-    (mb), proposals above the envelope)."""
+def background_chunk(state, i0, n, max_prop, par_a, gg, at_rest, q_a, rad_cdf_a, rad_guide_a,
+                     cos_grid_a, cos_cdf_a, cos_guide_a, c_gen, sigma_env, sig_tab_a, sig_x0,
+                     sig_h, dpos_a, dele_a, d_x0, d_h, vertex, t0, e_out, p_out, e_beam,
+                     sqrt_s, cos_out):
+    """Unweighted Bhabha (``gg`` False) or gamma gamma events into rows i0..n-1 of the output
+    arrays (see ``BackgroundGenerator``), stopping early after ``max_prop`` proposals (the
+    caller resumes with the same state: the stream does not depend on where it stops).
+    Returns (rows filled up to, proposals, sum of their window cross sections (mb),
+    proposals above the envelope)."""
     st, par = _ptr(state), _ptr(par_a)
     q, rad_cdf, rad_guide = _ptr(q_a), _ptr(rad_cdf_a), _ptr(rad_guide_a)
     n_q, n_rg = q_a.size, rad_guide_a.size
@@ -609,8 +614,8 @@ def background_chunk(state, n, par_a, gg, at_rest, q_a, rad_cdf_a, rad_guide_a, 
     sig_sum = 0.0
     n_over = 0
     mass = 0.0 if gg else M_E
-    i = 0
-    while i < n:
+    i = i0
+    while i < n and n_prop < max_prop:
         e0, dx, dy, dz, z, path, e = _incoming_energy(st, par, dpos, n_d, d_x0, d_h)
         if at_rest:
             pz = 0.0
@@ -660,16 +665,16 @@ def background_chunk(state, n, par_a, gg, at_rest, q_a, rad_cdf_a, rad_guide_a, 
         e_beam[i] = e
         sqrt_s[i] = w
         i += 1
-    return n_prop, sig_sum, n_over
+    return i, n_prop, sig_sum, n_over
 
 
 @numba.njit(**_JIT)
-def signal_chunk(state, n, par_a, q_a, j_a, e_res, env, mass, va, c_gen, dpos_a, dele_a, d_x0,
-                 d_h, vertex, t0, e_out, p_out, e_beam, cos_out):
-    """``n`` unweighted resonant X -> e+e- events (see ``SignalGenerator``): a proposal is the
-    positron at its vertex, kept with probability J(p_z)(1 - alpha p_z)^2/``env`` at the p_z
-    that puts the pair on resonance. Returns (proposals, sum of their weights (1/a.u.),
-    proposals above the envelope)."""
+def signal_chunk(state, i0, n, max_prop, par_a, q_a, j_a, e_res, env, mass, va, c_gen, dpos_a,
+                 dele_a, d_x0, d_h, vertex, t0, e_out, p_out, e_beam, cos_out):
+    """Unweighted resonant X -> e+e- events into rows i0..n-1 (see ``SignalGenerator``; early
+    stop and return as :func:`background_chunk`, with the sum of the weights (1/a.u.)): a
+    proposal is the positron at its vertex, kept with probability J(p_z)(1 - alpha p_z)^2/
+    ``env`` at the p_z that puts the pair on resonance."""
     st, par, q, j = _ptr(state), _ptr(par_a), _ptr(q_a), _ptr(j_a)
     n_q = q_a.size
     dpos, dele, n_d = _ptr(dpos_a), _ptr(dele_a), dpos_a.size
@@ -678,8 +683,8 @@ def signal_chunk(state, n, par_a, q_a, j_a, e_res, env, mass, va, c_gen, dpos_a,
     n_over = 0
     last_q = q_a[n_q - 1]
     ymax = c_gen + c_gen * c_gen * c_gen / 3.0
-    i = 0
-    while i < n:
+    i = i0
+    while i < n and n_prop < max_prop:
         e0, dx, dy, dz, z, path, e = _incoming_energy(st, par, dpos, n_d, d_x0, d_h)
         pz = (1.0 - e_res / e) / ALPHA
         apz = abs(pz)
@@ -723,7 +728,7 @@ def signal_chunk(state, n, par_a, q_a, j_a, e_res, env, mass, va, c_gen, dpos_a,
         e_beam[i] = e
         cos_out[i] = c
         i += 1
-    return n_prop, w_sum, n_over
+    return i, n_prop, w_sum, n_over
 
 
 @numba.njit(**_JIT)

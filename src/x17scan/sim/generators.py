@@ -328,11 +328,17 @@ class BackgroundGenerator:
         mot = self.motion
         rad = (mot.radial_cdf, mot.radial_guide) if not mot.at_rest else (mot.cdf, self._guide)
         dpos, dele = self._dedx
-        n_prop, sig_sum, n_over = _kernels.background_chunk(
-            _kernels.seed_state(rng), n, self._par, self.process == "gg", mot.at_rest, mot.q,
-            *rad, self.grid, self.cdf, self._guide, self.c_gen, self.sigma_env, self._sig.f,
-            self._sig.x0, self._sig.h, dpos.f, dele.f, dpos.x0, dpos.h, out["vertex"],
-            out["t0"], out["e"], out["p"], out["e_beam"], sqrt_s, out["cos_theta_star"])
+        state = _kernels.seed_state(rng)
+        i = n_prop = n_over = 0
+        sig_sum = 0.0
+        while i < n:
+            i, k, s, o = _kernels.background_chunk(
+                state, i, n, _kernels.MAX_PROPOSALS, self._par, self.process == "gg",
+                mot.at_rest, mot.q, *rad, self.grid, self.cdf, self._guide, self.c_gen,
+                self.sigma_env, self._sig.f, self._sig.x0, self._sig.h, dpos.f, dele.f,
+                dpos.x0, dpos.h, out["vertex"], out["t0"], out["e"], out["p"], out["e_beam"],
+                sqrt_s, out["cos_theta_star"])
+            n_prop, sig_sum, n_over = n_prop + k, sig_sum + s, n_over + o
         pdg = (11, -11) if self.process == "bhabha" else (22, 22)
         stats = GenStats(n=n, n_proposed=int(n_prop), sigma_sum=float(sig_sum),
                          extra={"n_over_env": int(n_over)})
@@ -392,11 +398,16 @@ class SignalGenerator:
                              "at rest use the 'voigt' or 'atomic' model")
         out = _outputs(n)
         dpos, dele = self._dedx
-        n_prop, w_sum, n_over = _kernels.signal_chunk(
-            _kernels.seed_state(rng), n, self._par, self.motion.q, self.motion.j, self.e_res,
-            self._env, self.mass, self.spin in SPINS_VA, self.c_gen, dpos.f, dele.f, dpos.x0,
-            dpos.h, out["vertex"], out["t0"], out["e"], out["p"], out["e_beam"],
-            out["cos_theta_star"])
+        state = _kernels.seed_state(rng)
+        i = n_prop = n_over = 0
+        w_sum = 0.0
+        while i < n:
+            i, k, s, o = _kernels.signal_chunk(
+                state, i, n, _kernels.MAX_PROPOSALS, self._par, self.motion.q, self.motion.j,
+                self.e_res, self._env, self.mass, self.spin in SPINS_VA, self.c_gen, dpos.f,
+                dele.f, dpos.x0, dpos.h, out["vertex"], out["t0"], out["e"], out["p"],
+                out["e_beam"], out["cos_theta_star"])
+            n_prop, w_sum, n_over = n_prop + k, w_sum + s, n_over + o
         stats = GenStats(n=n, n_proposed=int(n_prop), weight_sum=float(w_sum),
                          extra={"n_over_env": int(n_over)})
         return _events("signal", (11, -11), out, np.full(n, self.mass)), stats
