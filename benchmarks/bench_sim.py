@@ -1,4 +1,5 @@
-"""Throughput and memory of the fast simulation: ``python benchmarks/bench_sim.py [--quick]``.
+"""Throughput and memory of the fast simulation:
+``python benchmarks/bench_sim.py [--quick] [--skip-window] [--skip-memory]``.
 
 Everything runs at one point of the Run III plan (P09, E_beam ~ 282 MeV, 100 um diamond) with
 the pipeline's own pieces (``x17scan.sim.pipeline``: generators, pile-up, ``reco.process``):
@@ -344,10 +345,13 @@ def main() -> None:
         rate, cpu, events, ld = bench_workers(nw, 25_000 if quick else 50_000, w)
         print(f"{w} worker(s): {rate:12,.0f} events/s wall, {cpu:.3f} CPU us/event "
               f"({events:,d} events; {ld})")
-    print(f"# generation window: selected events beyond c_gen(R) in a generation with R = "
-          f"{R_WIDE:.0f} mm, {load()}")
-    for row in bench_window(60_000 if quick else 400_000):
-        print(row)
+    if "--skip-window" not in sys.argv:
+        print(f"# generation window: selected events beyond c_gen(R) in a generation with R = "
+              f"{R_WIDE:.0f} mm, {load()}")
+        for row in bench_window(60_000 if quick else 400_000):
+            print(row)
+    if "--skip-memory" in sys.argv:
+        return
     sizes = [20_000, 80_000] if quick else [100_000, 400_000, 1_600_000]
     chunk = 10_000 if quick else 50_000
     print(f"# peak RSS of simulate runs (point P09: Bhabha, gamma gamma, signal, halo, pile-up; "
