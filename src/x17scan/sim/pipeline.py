@@ -9,9 +9,11 @@ a bit-identical result whatever the number of workers.
 
 Per point and observable (two-cluster "2cl", ETag-tagged "ee", "gg"):
 
-* B per PoT = sum_processes rate_p x (selected/generated)_p, with rate_p = n_e l <sigma_gen>
-  x K_NLO (Bhabha, gamma gamma; K = PADME's BabaYaga/CalcHEP ratio if ``nlo``) or the plan's
-  halo rate; its error is the binomial MC error;
+* B per PoT = sum_processes rate_p x (selected/generated)_p, with rate_p = n_e l sigma_env
+  (generated/proposed) x K_NLO for Bhabha and gamma gamma (the mean of min(sigma, sigma_env)
+  over the proposals, consistent with the accept-reject sample, see :func:`aggregate`; K = PADME's
+  BabaYaga/CalcHEP ratio if ``nlo``, held at the ends of its fitted range) and the calibrated
+  halo rate (:func:`halo_events_per_pot`); its error is the binomial MC error;
 * signal efficiency = F_window x selected/generated (F_window = fraction of X decays inside the
   generation window, exact), binomial error;
 * n_obs = Poisson(PoT_true x (B + yield x eps_inj)) in each disjoint category (ee, gg, other

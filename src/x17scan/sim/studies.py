@@ -188,7 +188,7 @@ def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
     h = ax.hist2d(r, e, bins=(np.linspace(60, 320, 105), np.linspace(50, 400, 141)),
                   cmap="viridis", norm=LogNorm())
     fig.colorbar(h[3], ax=ax, label="clusters per bin")
-    ax.plot(rr, e_curve, "r--", lw=2, label=f"two-body $E(R)$, $\\sqrt{{s}}$ = {w:.2f} MeV")
+    ax.plot(rr, e_curve, "r--", lw=2, label=f"two-body $E(R)$, \u221as = {w:.2f} MeV")
     for x_cut, name, dx, ha in ((270.0, r"$R_{max}$ (cluster 1)", -3, "right"),
                                 (r_min, r"$R_{min}$ (cluster 2)", 3, "left")):
         ax.axvline(x_cut, color="0.25", ls=":", lw=2)
@@ -248,7 +248,7 @@ def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
     a1.axhline(cb["mean"], color="tab:blue", lw=1.5,
                label=f"constant: $\\chi^2$/ndf = {cb['chi2']:.1f}/{cb['ndf']}")
     a1.set_xlim(below.sqrt_s.min() - 0.05, below.sqrt_s.max() + 0.05)
-    a1.set_xlabel(r"$\sqrt{s}$ (MeV)")
+    a1.set_xlabel("\u221as (MeV)")
     a1.set_ylabel(r"$N_{2cl}\,/\,(N_{PoT}\,B)$")
     a1.legend(loc="upper left", fontsize=13)
     over = s[s.kind == "over"].sort_values("run")
@@ -263,7 +263,7 @@ def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
                      f"RMS {100 * co['rms_rel']:.2f} %")
     a2.set_xlim(0.4, len(over) + 0.6)
     a2.set_xticks(runs)
-    a2.set_xlabel(f"run at $\\sqrt{{s}}$ = {over.sqrt_s.iloc[0]:.2f} MeV")
+    a2.set_xlabel(f"run at \u221as = {over.sqrt_s.iloc[0]:.2f} MeV")
     a2.legend(loc="upper left", fontsize=12)
     for a in (a1, a2):
         a.axhline(1.0, color="gray", ls="--", lw=1)
@@ -288,7 +288,7 @@ def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
     a1.plot(xx, 1e6 * (lf["a"] + lf["b"] * (xx - lf["x0"])), color="tab:blue",
             label=f"linear: $\\chi^2$/ndf = {lf['chi2']:.1f}/{lf['ndf']}, "
                   f"RMS {100 * lf['rms_rel']:.2f} %")
-    a1.set_xlabel(r"$\sqrt{s}$ (MeV)")
+    a1.set_xlabel("\u221as (MeV)")
     a1.set_ylabel(r"$N_{2cl}/N_{PoT}$ ($10^{-6}$)")
     a1.legend(loc="upper left", fontsize=12)
     f = doc["over"]["fit"]
@@ -545,7 +545,7 @@ def _shape_figure(table, cb, ce, edge: dict, path: Path) -> None:
     axes[1, 1].legend(handles + [h for h, _ in extra], labels + [lb for _, lb in extra],
                       fontsize=12, loc="lower left", ncol=2)
     for ax in axes[1]:
-        ax.set_xlabel(r"$\sqrt{s}$ (MeV)")
+        ax.set_xlabel("\u221as (MeV)")
     fig.suptitle("x17scan fast simulation vs PADME's full simulation (B and $\\varepsilon$ "
                  "columns of data/padme-run3)", fontsize=16)
     _save(fig, path)
