@@ -13,7 +13,8 @@ the pipeline's own pieces (``x17scan.sim.pipeline``: generators, pile-up, ``reco
    of the Bhabha generator (same physics as the kernel, reproduced below);
 3. the scan-point chain on 1 and 2 worker processes (pool started and warmed before timing);
 4. the peak resident memory of whole ``simulate`` runs of increasing length in fresh
-   processes, with the linear extrapolation to 1e8 events.
+   processes, with the linear extrapolation to 1e8 events, and their end-to-end rates
+   (worker start-up, plan checks and aggregation included).
 
 The machine is shared: every figure comes with the CPU time per event (process time of the
 process(es) doing the work, less sensitive to the load than wall time) and the load average.
@@ -291,18 +292,23 @@ def bench_window(n: int) -> list[str]:
 
 # -- memory ------------------------------------------------------------------------------------
 _CHILD = """
-import resource, sys, json
+import resource, sys, json, time
 from x17scan.beam import load_plan
 from x17scan.sim.pipeline import SimOptions, simulate
 plan = load_plan("run3")
 plan = plan.replace(points=tuple(p for p in plan.points if p.label == "P09"))
 n, workers, chunk = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
+def cpu():
+    a, b = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+c, w = cpu(), time.perf_counter()
 res = simulate(SimOptions(events_per_point=n, chunk_size=chunk, write_events="none"),
                sys.argv[2], plan=plan, progress=False, fresh=True, workers=workers)
+w, c = time.perf_counter() - w, cpu() - c
 me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"events": int(res.info["events_generated"]), "self_mb": me,
-                  "child_mb": kids if workers > 1 else 0.0}))
+                  "child_mb": kids if workers > 1 else 0.0, "wall": w, "cpu": c}))
 """
 
 
@@ -363,7 +369,8 @@ def main() -> None:
                 tot = r["self_mb"] + workers * r["child_mb"] if workers > 1 else r["self_mb"]
                 print(f"workers {workers}: events {r['events']:>10,d}   peak RSS main "
                       f"{r['self_mb']:7.1f} MB, largest worker {r['child_mb']:7.1f} MB, "
-                      f"total <= {tot:7.1f} MB")
+                      f"total <= {tot:7.1f} MB; simulate end to end {r['events'] / r['wall']:,.0f}"
+                      f" events/s wall, {r['cpu'] / r['events'] * 1e6:.2f} CPU us/event")
             ev = np.array([r["events"] for r in rows], float)
             mb = np.array([r["self_mb"] + workers * r["child_mb"] for r in rows])
             slope = max((mb[-1] - mb[-2]) / (ev[-1] - ev[-2]), 0.0)
