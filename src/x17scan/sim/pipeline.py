@@ -427,11 +427,12 @@ def build_tasks(plan: ScanPlan, options: SimOptions, events_dir: str | None) -> 
 def _n_injected(plan: ScanPlan, pt, options: SimOptions, n: int) -> int:
     """MC events for the injected signal: full statistics where the signal matters, fewer
     where the expected count is negligible (the efficiency is then only needed roughly)."""
+    from x17scan.physics.constants import M_E
     from x17scan.physics.lineshape import yield_per_pot
 
     beam = BeamSetup.from_plan(plan, pt)
     m = options.signal_mass
-    e_res = (m * m - 2 * 0.51099895 ** 2) / (2 * 0.51099895)
+    e_res = (m * m - 2 * M_E**2) / (2 * M_E)
     y = float(yield_per_pot(beam.e_mean, m, options.gve, options.spin,
                             max(beam.sigma_e / e_res, 1e-6), options.motion, plan.target))
     expected = y * pt.pot * options.pot_fraction * 0.1
