@@ -251,7 +251,7 @@ def _fig_global(summary: dict[str, Any], samples: dict[str, Any]) -> Any:
     ax.set_yscale("log")
     ax.set_ylim(max(0.3 / max_a.size, 1e-4), 1.5)
     ax.set_xlim(0.8, max(r["z_local"] for r in rows) + 0.5)
-    ax.set_xlabel(r"threshold $Z_{local} = \sqrt{u}$")
+    ax.set_xlabel(r"threshold $Z_{local} = u^{1/2}$")
     ax.set_ylabel(r"$P(\max_M q_0 \geq u)$ = global $p$")
     ax.legend(loc="lower left", fontsize=11)
     label(ax, "Validation", rlabel="synthetic scan", simulation=True)
