@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from x17scan import atomic, provenance
+from x17scan.atomic import check_output_dir as check_outdir
 from x17scan.errors import InputError
 from x17scan.physics.constants import M_E
 from x17scan.stats.method import METHODS, AnalysisOptions
@@ -73,31 +74,6 @@ def load_input(dataset: str | None, scan_table: str | Path | None):
     table = data.load(dataset or "padme-run3")
     return table, {"dataset": table.name,
                    "sha256_columns": provenance.sha256_arrays(table.columns())}
-
-
-def check_outdir(outdir: str | Path, field: str = "--out") -> Path:
-    """The output folder, checked before any work: it is a folder or can be created as one
-    (its nearest existing ancestor is a writable folder). Raises InputError; creates nothing."""
-    import os
-
-    out = Path(outdir)
-    try:
-        exists = out.exists()
-        anc = out if exists else next((a for a in out.absolute().parents if a.exists()), None)
-    except (OSError, ValueError) as err:  # e.g. a name too long for the file system
-        raise InputError(f"cannot use {str(out)!r} as a folder "
-                         f"({getattr(err, 'strerror', None) or err})", field=field,
-                         fix="give a shorter, valid folder path") from None
-    if exists and not out.is_dir():
-        raise InputError(f"{str(out)!r} exists and is not a folder", field=field,
-                         fix="give a folder path")
-    if anc is not None and not anc.is_dir():
-        raise InputError(f"cannot create folder {str(out)!r}: {str(anc)!r} is a file",
-                         field=field, fix="give a folder path whose parents are folders")
-    if anc is not None and not os.access(anc, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write into {str(anc)!r} (permission denied)", field=field,
-                         fix="give a folder you can write to")
-    return out
 
 
 def failed_fit_counts(diagnostics: dict[str, Any], prefix: str = "") -> dict[str, int]:

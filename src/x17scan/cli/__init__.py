@@ -66,12 +66,46 @@ def error_line(message: str) -> None:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
 
 
+def _usage_line(err) -> str:
+    """One line for a click usage error: what is wrong, the option, and where to look."""
+    ctx = getattr(err, "ctx", None)
+    path = ctx.command_path if ctx is not None else "x17scan"
+    param = getattr(err, "param", None)
+    field = None
+    if param is not None:
+        opts = getattr(param, "opts", None) or [getattr(param, "name", "")]
+        field = max(opts, key=len)
+    elif getattr(err, "param_hint", None):
+        field = str(err.param_hint).strip("'\"")
+    elif getattr(err, "option_name", None):
+        field = err.option_name
+    text = " ".join(err.format_message().split())
+    where = f"field '{field}': " if field else ""
+    return f"{path}: {where}{text} (fix: see `{path} --help`)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``x17scan`` script."""
+    # typer may vendor click: take the exception classes from wherever its own come from
+    click_exc = sys.modules[typer.BadParameter.__module__]
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, standalone_mode=True)
+        app(args=args, standalone_mode=False, prog_name="x17scan")
+    except (typer.Exit, getattr(click_exc, "Exit", typer.Exit)) as exc:
+        sys.exit(exc.exit_code)
+    except click_exc.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        sys.exit(0)
+    except click_exc.UsageError as exc:
+        if debug:
+            raise
+        error_line(_usage_line(exc))
+        sys.exit(2)
+    except (typer.Abort, getattr(click_exc, "Abort", typer.Abort)):
+        error_line("aborted; finished work is kept, re-run the same command to resume")
+        sys.exit(130)
     except InputError as err:
         if debug:
             raise
@@ -80,8 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         error_line("interrupted; finished work is kept, re-run the same command to resume")
         sys.exit(130)
-    except Exception as err:
+    except Exception as err:  # last resort: one line, not a traceback
         if debug:
             raise
         error_line(f"internal error: {type(err).__name__}: {err} (re-run with --debug for details)")
         sys.exit(1)
+    sys.exit(0)

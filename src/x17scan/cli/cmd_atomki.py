@@ -52,6 +52,10 @@ def atomki(
     from x17scan.constraints.overlay import load_profile_mass
     from x17scan.errors import InputError
 
+    atomic.check_output_dir(out)
+    if interp not in ("cubic", "pchip"):
+        raise InputError(f"unknown interpolation {interp!r}", field="--interp",
+                         fix="use cubic or pchip")
     ids = [i for i in measurements.split(",") if i.strip()] if measurements else None
     ms = atk.load_measurements(dataset, he4_2019, ids)
     comb = atk.combine(ms, correlation, rho)

@@ -45,6 +45,7 @@ def constraints(
     from rich.console import Console
     from rich.table import Table
 
+    from x17scan.atomic import check_output_dir
     from x17scan.constraints import atomki as atk
     from x17scan.constraints import g2 as g2mod
     from x17scan.constraints import plot
@@ -52,6 +53,7 @@ def constraints(
     from x17scan.constraints.overlay import load_overlay
     from x17scan.errors import InputError
 
+    check_output_dir(out)
     lims = load_limits(limits)
     alphas = [g2mod.get_input(a).key for a in _split(alpha)] or [g2mod.DEFAULT_ALPHA]
     conv = None if g2_convention.strip().lower() == "none" else g2_convention.strip()
@@ -79,7 +81,8 @@ def constraints(
         raise InputError(f"unsupported figure format(s) {bad or formats!r}", field="--format",
                          fix="use png, pdf and/or svg")
     if not (mass > 0):
-        raise InputError(f"mass must be > 0 MeV, got {mass}", field="--mass")
+        raise InputError(f"mass must be > 0 MeV, got {mass}", field="--mass",
+                         fix="give the mass in MeV, e.g. 17.0")
     overlays = [load_overlay(p) for p in (overlay or [])]
 
     spec = plot.PlotSpec(limits=list(lims.values()), g2_alphas=alphas, g2_convention=conv,

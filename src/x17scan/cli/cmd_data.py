@@ -137,7 +137,10 @@ def import_padme_cmd(
     from x17scan.data.padme import import_padme
 
     if out is not None:
+        from x17scan.atomic import check_output_file
+
         format_of(out)  # refuse a bad suffix before any work
+        check_output_file(out, "--out")
     t = import_padme(directory, syst_pot=syst_pot, syst_bkg=syst_bkg)
     console = _console()
     console.print(_summary(t))
@@ -159,10 +162,12 @@ def convert(
     out: Path = typer.Argument(..., help="Output file; the format follows its suffix."),
 ) -> None:
     """Convert a scan table between CSV, Parquet and ROOT (metadata and units kept)."""
+    from x17scan.atomic import check_output_file
     from x17scan.data.datasets import load
     from x17scan.data.io import format_of, write_table
 
     format_of(out)
+    check_output_file(out, "OUT")
     t = load(source)
     write_table(t, out)
     typer.echo(f"wrote {out} ({len(t)} points, {t.n_used} used)")

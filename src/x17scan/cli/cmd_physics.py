@@ -383,6 +383,10 @@ def lineshape_cmd(
     if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise _err(f"unsupported figure format {plot.suffix!r}", "--plot",
                    "use a .png, .pdf or .svg file name")
+    if plot is not None:
+        from x17scan.atomic import check_output_file
+
+        check_output_file(plot, "--plot")
     rows = [_yield_summary(mass, g, bes, m, "vector", 1.72, 13.56, False) for m in _LINESHAPES]
     if plot is not None:
         _lineshape_figure(plot, mass, g, bes)
@@ -411,9 +415,10 @@ def report_cmd(
     Writes lineshape.png and physics_report.json to --out."""
     import json
 
-    from x17scan.atomic import write_text
+    from x17scan.atomic import check_output_dir, write_text
     from x17scan.physics import delta_a, width
 
+    check_output_dir(out)
     m = 17.0
     report = {
         "mass_mev": m,

@@ -194,13 +194,17 @@ def register(app: typer.Typer) -> None:
         if not (math.isfinite(mass_sigma) and 0 <= mass_sigma < 1):
             raise InputError(f"mass sigma {mass_sigma} MeV is not in [0, 1)",
                              field="--mass-sigma", fix="give e.g. 0.05")
+        atomic.check_output_dir(out)
         if budget is not None and days is not None:
             raise InputError("both --budget and --days given", field="--days",
                              fix="give one of them")
         if days is not None:
-            if not (math.isfinite(days) and days > 0 and pot_per_day > 0):
-                raise InputError(f"days = {days} and pot-per-day = {pot_per_day} must be > 0",
-                                 field="--days", fix="give e.g. --days 90 --pot-per-day 2e10")
+            if not (math.isfinite(days) and days > 0):
+                raise InputError(f"days = {days} must be > 0", field="--days",
+                                 fix="give e.g. --days 90")
+            if not (math.isfinite(pot_per_day) and pot_per_day > 0):
+                raise InputError(f"pot-per-day = {pot_per_day} must be > 0",
+                                 field="--pot-per-day", fix="give e.g. --pot-per-day 2e10")
             budget = days * pot_per_day
         if budget is not None and not (math.isfinite(budget) and budget > 0):
             raise InputError(f"budget = {budget} PoT is not positive", field="--budget",
@@ -217,7 +221,16 @@ def register(app: typer.Typer) -> None:
         if not 0.5 <= cl < 1.0:
             raise InputError(f"confidence level {cl} outside [0.5, 1)", field="--cl",
                              fix="give e.g. 0.90")
-        base = load_plan(base_plan)
+        if min_pot is not None and not (math.isfinite(min_pot) and min_pot > 0):
+            raise InputError(f"min-pot = {min_pot} is not a positive number of positrons",
+                             field="--min-pot", fix="give e.g. 1e9, or leave it out")
+        try:
+            base = load_plan(base_plan)
+        except InputError as err:
+            if err.field != "--plan":
+                raise
+            raise InputError(err.message, field="--base-plan", fix=err.fix, source=err.source,
+                             row=err.row) from None
         if bes is not None and not 0 < bes < 0.1:
             raise InputError(f"bes = {bes} is not a relative spread in (0, 0.1)", field="--bes",
                              fix="give e.g. 0.0025 for 0.25 %")

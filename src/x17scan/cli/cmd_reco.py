@@ -50,6 +50,7 @@ def show_selection(
     from x17scan.reco import Selection
 
     sel = Selection.load(selection)
+    energies = _energies(e_beam)  # checked before anything is printed
     console = _console()
     console.print(f"[bold]{sel.name}[/]  {sel.description}  ({sel.source})")
     t = Table(title="cuts", show_lines=False)
@@ -62,7 +63,7 @@ def show_selection(
     v = Table(title="cut values at the nominal beam energy (MeV, mm)")
     for col in ("E_beam", "sqrt_s", "R_min", "R_max", "E_min", "E_max", "E_tot"):
         v.add_column(col, justify="right")
-    for e in _energies(e_beam):
+    for e in energies:
         cv = sel.cut_values(e)
         v.add_row(f"{e:.2f}", f"{cv['sqrt_s']:.4f}", f"{cv['r_min']:.1f}", f"{cv['r_max']:.1f}",
                   f"{cv['e_min']:.1f}", f"{cv['e_max']:.1f}", f"{cv['e_tot']:.2f}")
@@ -129,6 +130,9 @@ def toy(
                          fix="e.g. --cos-max 0.4")
     if n < 1:
         raise InputError(f"--n must be >= 1, got {n}", field="--n", fix="e.g. --n 100000")
+    if seed < 0:
+        raise InputError(f"--seed must be non-negative, got {seed}", field="--seed",
+                         fix="give a non-negative integer")
     _energies([e_beam])
     sel = Selection.load(selection)
     cfg = DetectorConfig.from_toml(detector) if detector else DetectorConfig.default_run3()

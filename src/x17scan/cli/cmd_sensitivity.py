@@ -382,6 +382,10 @@ def register(app: typer.Typer) -> None:
 
         t_start = time.perf_counter()
         # ---- validate everything before computing or writing anything
+        atomic.check_output_dir(out)
+        if seed is not None and seed < 0:
+            raise InputError(f"seed must be non-negative, got {seed}", field="--seed",
+                             fix="give a non-negative integer")
         if model not in S.MODELS:
             raise InputError(f"unknown model {model!r}", field="--model",
                              fix=f"use one of {', '.join(S.MODELS)}")

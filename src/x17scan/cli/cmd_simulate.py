@@ -68,7 +68,14 @@ def register(app: typer.Typer) -> None:
         if workers is not None and workers < 1:
             raise InputError(f"need at least one worker, got {workers}", field="--workers",
                              fix="pass --workers 1 or more")
-        n = events_per_point or (200_000 if study else 100_000)
+        from x17scan.atomic import check_output_dir
+
+        check_output_dir(out)
+        if events_per_point is not None and events_per_point < 1:
+            raise InputError(f"events per point = {events_per_point} is not positive",
+                             field="--events-per-point", fix="give e.g. 100000, or leave it out")
+        n = events_per_point if events_per_point is not None else (
+            200_000 if study else 100_000)
         if detector is None:
             detector = "run3-padme-mc" if study == "padme-shape" else "run3"
         opts = SimOptions(plan=plan, events_per_point=n, pot_fraction=pot_fraction,

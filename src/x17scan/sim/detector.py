@@ -177,9 +177,10 @@ def load_toml(path: str | Path) -> dict:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError("file not found", source=str(p), fix="check the path") from None
+        raise InputError("file not found", field="path", source=str(p),
+                         fix="check the path, or give a shipped preset name") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the file ({err})", source=str(p),
+        raise InputError(f"cannot read the file ({err})", field="path", source=str(p),
                          fix="pass a UTF-8 TOML file") from None
     try:
         return tomllib.loads(text)

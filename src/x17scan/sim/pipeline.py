@@ -298,9 +298,9 @@ def validate(options: SimOptions) -> ScanPlan:
             raise InputError(f"signal mass {m} MeV is outside the scan's sqrt(s) range "
                              f"{lo:.3f}-{hi:.3f} MeV", field="--signal-mass",
                              fix="give a mass in MeV inside the scanned range")
-        if not (options.gve > 0 and math.isfinite(options.gve) and options.gve < 0.1):
-            raise InputError(f"g_ve = {options.gve} is not a small positive coupling",
-                             field="--gve", fix="give e.g. 5e-4")
+    if not (options.gve > 0 and math.isfinite(options.gve) and options.gve < 0.1):
+        raise InputError(f"g_ve = {options.gve} is not a small positive coupling",
+                         field="--gve", fix="give e.g. 5e-4")
     if not (0 < options.halo_fraction <= 1):
         raise InputError("halo fraction must be in (0, 1]", field="halo_fraction",
                          fix="e.g. 0.1")
@@ -673,18 +673,20 @@ def simulate(options: SimOptions, outdir: str | Path | None = None, *, workers: 
 
     plan = validate(options) if plan is None else plan
     out = Path(outdir) if outdir is not None else None
-    events_dir = None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        if options.write_events != "none":
-            events_dir = str(out / "events")
-            Path(events_dir).mkdir(exist_ok=True)
+        atomic.check_output_dir(out)
+    events_dir = None if out is None or options.write_events == "none" else str(out / "events")
     tasks = build_tasks(plan, options, events_dir)
     fp = job_fingerprint({"plan": plan.to_dict(), "options": options.to_dict(),
                           "version": __version__})
-    ckpt = Checkpoint(out / ".checkpoint", fp, fresh=fresh) if out is not None else None
     t0 = time.perf_counter()
+    # the executor first: a bad scheduler address must leave the output folder untouched
     with make_executor(workers, scheduler) as ex:
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            if events_dir is not None:
+                Path(events_dir).mkdir(exist_ok=True)
+        ckpt = Checkpoint(out / ".checkpoint", fp, fresh=fresh) if out is not None else None
         results = run_tasks(run_task, tasks, executor=ex, checkpoint=ckpt,
                             desc=f"simulate {plan.name}", progress=progress)
     wall = time.perf_counter() - t0

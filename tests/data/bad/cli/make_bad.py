@@ -288,6 +288,50 @@ def _toml_list(items):
                            for i in items) + "]"
 
 
+# -- output paths and options fixed after PENDING.md -------------------------------------------
+FILE_OUT = ["--out", "{path}"]
+SUB_OUT = ["--out", "{path}/sub"]
+case("simulate-events-zero", [*S, "--events-per-point", "0"], "--events-per-point",
+     "zero events (used to run the default silently)")
+case("simulate-gve-negative-no-mass", [*S, "--gve", "-1"], "--gve",
+     "negative coupling without --signal-mass")
+case("simulate-out-file", ["simulate", *FILE_OUT], "--out", "a file where a folder is expected")
+case("simulate-out-under-file", ["simulate", *SUB_OUT], "--out", "a folder under a file")
+case("simulate-scheduler-bad", [*S, "--scheduler", "localhost"], "--scheduler",
+     "address without a port: nothing may be written")
+case("sensitivity-seed-negative", ["sensitivity", *OUT, "--seed", "-1"], "--seed",
+     "negative seed")
+case("sensitivity-out-file", ["sensitivity", *FILE_OUT], "--out", "a file as output folder")
+case("sensitivity-out-under-file", ["sensitivity", *SUB_OUT], "--out", "a folder under a file")
+case("plan-out-file", ["plan", "--target", "exclusion", *FILE_OUT], "--out",
+     "a file as output folder")
+case("plan-base-plan-unknown", ["plan", "--target", "exclusion", *OUT, "--base-plan", "nosuch"],
+     "--base-plan", "no such plan")
+case("plan-pot-per-day-negative", ["plan", "--target", "exclusion", *OUT, "--days", "3",
+                                   "--pot-per-day", "-1"], "--pot-per-day", "negative rate")
+case("plan-min-pot-negative", ["plan", "--target", "exclusion", *OUT, "--min-pot", "-1"],
+     "--min-pot", "negative PoT per point")
+case("atomki-out-file", ["atomki", *FILE_OUT], "--out", "a file as output folder")
+case("atomki-interp-unknown", ["atomki", *OUT, "--interp", "nosuch"], "--interp",
+     "unknown interpolation without --result")
+case("constraints-mass-negative-fix", ["constraints", *OUT, "--mass", "-1"], "--mass",
+     "negative mass (the line must name a fix)")
+case("constraints-out-under-file", ["constraints", *SUB_OUT], "--out", "a folder under a file")
+case("data-convert-out-under-file", ["data", "convert", "padme-run3", "{path}/sub/x.csv"],
+     "OUT", "writing under a file")
+case("physics-report-out-file", ["physics", "report", *FILE_OUT], "--out",
+     "a file as output folder")
+case("physics-lineshape-plot-under-file", ["physics", "lineshape", "--plot",
+                                           "{path}/sub/x.png"], "--plot", "a figure under a file")
+case("reco-toy-seed-negative", ["reco", "toy", "--seed", "-1"], "--seed", "negative seed")
+case("reco-show-selection-e-beam-negative", ["reco", "show-selection", "padme-run3-inferred",
+                                             "--e-beam", "-1"], "--e-beam",
+     "negative beam energy (nothing printed before the error)")
+case("analyze-toys-not-a-number", [*A, "--toys", "abc"], "--toys", "wrong type")
+case("analyze-unknown-option", [*A, "--no-such-option"], "--no-such-option", "unknown option")
+case("data-show-missing-argument", ["data", "show"], "name", "missing argument")
+
+
 def main() -> None:
     for old in HERE.glob("*.txt"):
         old.unlink()
