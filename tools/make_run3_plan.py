@@ -90,7 +90,7 @@ Sources:
   arXiv:2405.07203); 4000 e+ per bunch, 250 ns bunch of 0.150 ns micro-bunches every 0.5 ns,
   1 mm spot, 1 mrad divergence (padme-fw PadmeMC/RunIII.mac, BeamParameters.cc; docs/detector.md
   §1.2), independent in x and y (docs/detector.md §10 item 1); target 100 um diamond.
-- halo_rate_per_pot: beam-halo events per PoT, from the seeds' no-target ratio
+- halo_rate_per_pot: selected no-target two-cluster rate per PoT, from the seeds' ratio
   #2cl(noTarget)/#2cl(data) = 1e-8/3e-6 scaled to B = 3.5e-6 (a model, see x17scan.sim.halo).
 - pot_rel_err: 0.3 %, the error PADME adds in quadrature (docs/padme-run3-method.md)."""
     out = Path(__file__).resolve().parents[1] / "src/x17scan/beam/plans/run3.toml"

@@ -58,10 +58,12 @@ _POINT_KEYS = {"e_beam", "pot", "pot_err", "kind", "run", "period", "scan_part",
                "label"}
 
 HALO_RATE_DEFAULT: float = 1.0e-8 / 3.0e-6 * 3.5e-6
-"""Default beam-halo event rate per positron (1.17e-8). Seeds (Raggi, LNF SC Nov. 2023, "Beam
-background estimates"): #2cl(noTarget)/#2cl(data) = 1e-8/3e-6 per PoT, a few per mille of the
-two-cluster yield; scaled here to PADME's B ~ 3.5e-6 per PoT. A model parameter (see
-:mod:`x17scan.sim.halo`), not a measurement of this simulation."""
+"""Default beam-halo rate (1.17e-8 per positron): the *selected* no-target two-cluster rate per
+PoT. Seeds (Raggi, LNF SC Nov. 2023, "Beam background estimates"): #2cl(noTarget)/#2cl(data) =
+1e-8/3e-6 per PoT, a few per mille of the two-cluster yield; scaled here to PADME's
+B ~ 3.5e-6 per PoT. The simulation converts it into generated halo events per PoT with
+:data:`x17scan.sim.halo.HALO_SELECTED_FRACTION` (the fraction of halo events the Run III
+selection keeps). A model calibrated to the seeds, not a measurement of this simulation."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ def register(app: typer.Typer) -> None:
         fresh: bool = typer.Option(False, "--fresh", help="Discard checkpoints of an earlier, "
                                    "interrupted run instead of resuming it."),
         html: bool = typer.Option(True, "--html/--no-html", help="Write report.html."),
+        figures: bool = typer.Option(True, "--figures/--no-figures",
+                                     help="Write the PNG figures under figures/."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary."),
     ) -> None:
         """Analyse a scan: CLs limits on g_ve vs M_X, expected bands, local/global significance.
@@ -65,6 +67,6 @@ def register(app: typer.Typer) -> None:
                                pseudo_experiments=pseudo_experiments, asymptotic=asymptotic,
                                seed=seed, workers=workers, scheduler=scheduler, outdir=out,
                                fresh=fresh, progress=not quiet, method_options=method_options)
-        result, _ = analysis.execute(job, html=html)
+        result, _ = analysis.execute(job, html=html, figures=figures)
         if not quiet:
             Console().print(summary_table(result, out))

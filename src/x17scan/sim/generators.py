@@ -22,10 +22,15 @@ chunks: ``gen.generate(n, rng) -> (TruthEvents, GenStats)``. Every event carries
 Background events are unweighted in sqrt(s): a proposal (beam, electron) is kept with
 probability sigma_gen(sqrt s)/sigma_env (sigma_env = window cross section at 0.8 E_beam; the
 ~1e-3 of proposals with a larger cross section, after a hard bremsstrahlung or on a fast 1s
-electron, are counted in ``GenStats.extra["n_over_env"]`` and slightly under-weighted, a
-<~1e-4 effect on rates); the dsigma/dcos *shape* is tabulated at the nominal sqrt(s) (its
-sqrt(s) dependence over the event spread is O(m_e^2/s) x 1 % ~ 1e-5). The rate per PoT is
-n_e l x <sigma_gen> with the mean over all proposals (:class:`GenStats`).
+electron, are counted in ``GenStats.extra["n_over_env"]`` and kept with probability 1, i.e.
+with the capped cross section min(sigma_gen, sigma_env)); the dsigma/dcos *shape* is
+tabulated at the nominal sqrt(s) (its sqrt(s) dependence over the event spread is
+O(m_e^2/s) x 1 % ~ 1e-5). The kept events therefore follow min(sigma_gen, sigma_env), and the
+rate that matches them is sigma_env x kept/proposed (the capped-rate estimator used by
+:func:`x17scan.sim.pipeline.aggregate`). ``GenStats.sigma_sum/n_proposed`` (the mean of the
+uncapped sigma_gen) is *not* that rate: near-threshold proposals after a hard
+bremsstrahlung give it a heavy tail (jumps of several per cent per chunk were seen), so it is
+kept only as a diagnostic.
 
 Implementation: each ``generate`` call is one fused numba kernel over the chunk
 (:mod:`x17scan.sim._kernels`), event by event, with its own random stream seeded from ``rng``
