@@ -78,3 +78,20 @@ def test_keyed_streams_are_order_independent():
     assert not np.array_equal(a, c)
     # the key of a grid point does not depend on float noise in its arithmetic
     assert grid_key(16.22 + 34 * 0.02, 1e-4 + 18 * 2.25e-5) == grid_key(16.90, 5.05e-4)
+
+
+def test_scan_lines_pseudo_background(problem):
+    import dataclasses
+
+    p2 = dataclasses.replace(problem, config=problem.config.replace(pseudo_bkg="scan_lines"))
+    ds = pseudo_experiment(p2, np.random.default_rng(8))
+    for part in (0, 1):
+        sel = problem.scan_part == part
+        x, b = problem.x[sel], ds.bkg[sel]
+        coef = np.polyfit(x, b, 1)
+        assert np.allclose(np.polyval(coef, x), b, rtol=1e-12, atol=0)   # exactly on a line
+    # the default keeps PADME's per-point re-sampling (B off any line)
+    d0 = pseudo_experiment(problem, np.random.default_rng(8))
+    sel = problem.scan_part == 0
+    assert not np.allclose(np.polyval(np.polyfit(problem.x[sel], d0.bkg[sel], 1),
+                                      problem.x[sel]), d0.bkg[sel], rtol=1e-6, atol=0)

@@ -97,6 +97,11 @@ class PadmeRun3Config:
     pvalue_mass_range: tuple[float, float] = (16.3, 17.5)
     lee_window: tuple[float, float] = (16.6, 17.2)
     interp_max_limit: float = 1.02e-3
+    # B of the band's pseudo-experiments: "points" (the code at f9d62b0: B^o_i = B_i +
+    # Gauss(sigma_B,i)) or "scan_lines" (what-if inferred from the rL.C comment of the likely
+    # band series, "B vs sqrt(s) with the parameters from the 2 scans": B on one straight line
+    # per sub-scan, line parameters re-sampled, no per-point scatter)
+    pseudo_bkg: str = "points"
     n_lee_thresholds: int = 48
     # --- batched fits
     fit_edm_tol: float = 1e-9        # chi2 units: expected decrease at the returned point
@@ -130,6 +135,9 @@ class PadmeRun3Config:
         if self.tanh_errors not in ("root", "mean"):
             raise InputError(f"unknown tanh_errors {self.tanh_errors!r}", field="tanh_errors",
                              fix="use 'root' or 'mean'")
+        if self.pseudo_bkg not in ("points", "scan_lines"):
+            raise InputError(f"unknown pseudo_bkg {self.pseudo_bkg!r}", field="pseudo_bkg",
+                             fix="use 'points' (PADME's code) or 'scan_lines'")
         if self.quantiles not in ("root", "exact"):
             raise InputError(f"unknown quantiles {self.quantiles!r}", field="quantiles",
                              fix="use 'root' or 'exact'")

@@ -92,6 +92,7 @@ class PadmeProblem:
     sig_eff: F64
     sig_eff_err: F64
     period: NDArray[np.int64]
+    scan_part: NDArray[np.int64]
     center: F64
     T: F64
     T_inv: F64
@@ -143,7 +144,8 @@ class PadmeProblem:
                    n_obs=t.n_obs.copy(), pot=t.pot.copy(), pot_err=t.pot_err.copy(),
                    bkg=t.bkg_per_pot.copy(), bkg_err=t.bkg_per_pot_err.copy(),
                    sig_eff=t.sig_eff.copy(), sig_eff_err=t.sig_eff_err.copy(),
-                   period=t.period.copy(), center=center, T=T, T_inv=np.linalg.inv(T),
+                   period=t.period.copy(), scan_part=t.scan_part.copy(), center=center,
+                   T=T, T_inv=np.linalg.inv(T),
                    effb=effb, meta={"name": table.name, "n_points": len(t)})
 
     @property

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from x17scan.stats.padme_run3.model import N_PAR, Dataset, PadmeProblem, model_sb
+from x17scan.stats.padme_run3.model import N_PAR, Dataset, PadmeProblem, fit_line, model_sb
 
 F64 = NDArray[np.float64]
 
@@ -79,14 +79,29 @@ def pseudo_experiment(problem: PadmeProblem, rng: np.random.Generator,
 
     True values: nominal K (config centre), measured PoT and B; auxiliary observables all
     re-sampled. ``inject = (M, g)`` adds a signal with the nominal shape parameters.
+    With ``config.pseudo_bkg == "scan_lines"`` the true B is a weighted straight line in
+    sqrt(s) per sub-scan and the observed B that line with re-sampled parameters (no per-point
+    scatter; a what-if, see :class:`~x17scan.stats.padme_run3.config.PadmeRun3Config`).
     """
     z_aux = rng.standard_normal(N_PAR)
     center = problem.center + problem.T @ z_aux
+    bkg_t = problem.bkg
+    bkg_lines = None
+    if problem.config.pseudo_bkg == "scan_lines":
+        bkg_t = np.empty(problem.n)
+        bkg_lines = np.empty(problem.n)
+        for part in np.unique(problem.scan_part):
+            sel = problem.scan_part == part
+            p, cov, _ = fit_line(problem.x[sel], problem.bkg[sel], problem.bkg_err[sel])
+            q = p + np.linalg.cholesky(cov) @ rng.standard_normal(2)
+            bkg_t[sel] = p[0] + p[1] * problem.x[sel]
+            bkg_lines[sel] = q[0] + q[1] * problem.x[sel]
     if inject is None:
         rel = rel_model_b(problem, problem.center[:2])
     else:
         m, g = inject
         rel = rel_model_sb(problem, problem.center[None, :], np.array([m]), np.array([g]))[0]
-    n_obs, pot_o, bkg_o = generate(rng, 1, problem.pot, problem.bkg, rel, problem.pot_err,
+    n_obs, pot_o, bkg_o = generate(rng, 1, problem.pot, bkg_t, rel, problem.pot_err,
                                    problem.bkg_err)
-    return Dataset(n_obs=n_obs[0], pot=pot_o[0], bkg=bkg_o[0], center=center)
+    bkg = bkg_o[0] if bkg_lines is None else bkg_lines
+    return Dataset(n_obs=n_obs[0], pot=pot_o[0], bkg=bkg, center=center)
