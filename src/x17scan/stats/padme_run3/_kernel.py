@@ -56,7 +56,7 @@ def _njit(*args, **kw):
     return numba.njit(*args, **kw)
 
 
-@_njit(cache=True, fastmath=True)
+@_njit(cache=True)
 def voigt_row(u, sig, gam, coef, big_l, out, scr):
     """V and its derivatives for one row: out[0..5] = V, V_s, V_g, V_ss, V_sg, V_gg.
 
@@ -181,14 +181,16 @@ def t_sparsity(tm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx, val
 
 
-@_njit(cache=True, fastmath=True)
+@_njit(cache=True)
 def _evaluate(th, vv, r, w, x, eres, g2, nzi, nzv, vd, jm, aux, hgn, hn, grad, gt, ht, hs):
     """chi2 at theta ``th`` (with its whitened ``vv``) given Voigt values ``vd`` (6, n).
 
     Fills the Gauss-Newton and Newton Hessians ``hgn``/``hn`` and the gradient ``grad`` in the
     whitened coordinates (halved: chi2(v + d) ~ chi2 + 2 G.d + d.H.d). ``nzi``/``nzv``: the
     sparsity of T (:func:`t_sparsity`). ``jm`` (7, n), ``aux`` (4, n) scratch. Returns chi2.
-    The loops over points are plain reductions so that LLVM vectorises them.
+    The loops over points are plain reductions in IEEE order: no ``fastmath``, so that the
+    result does not depend on which compiled specialisation numba dispatches to (writable vs
+    read-only inputs), which would break bit-identical resumes.
     """
     n = x.shape[0]
     p0, p1, y0, e0, e1 = th[0], th[1], th[2], th[5], th[6]
