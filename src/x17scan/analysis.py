@@ -26,6 +26,61 @@ DEFAULT_MASS_GRID = "16.22:17.72:0.02"
 METHOD_MODULES = {"profile": "x17scan.stats.profile", "padme-run3": "x17scan.stats.padme_run3"}
 """Where each built-in statistical method lives (imported on demand)."""
 
+RUN_OPTIONS = {
+    "padme-run3": ("g_grid", "band_g_grid", "band_masses", "quantiles", "inject"),
+    "profile": ("lee_window",),
+}
+"""Method options read at run time (``AnalysisOptions.extra``) rather than by the constructor."""
+
+
+def parse_method_options(items: list[str] | None) -> dict[str, Any]:
+    """``["key=value", ...]`` -> dict; values are JSON when they parse (numbers, lists, true,
+    null), else strings: ``g_grid=adaptive``, ``lee_window=[16.6,17.2]``."""
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise InputError(f"cannot read method option {item!r}", field="--method-option",
+                             fix="give KEY=VALUE, e.g. --method-option g_grid=adaptive")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw.strip()
+    return out
+
+
+def _split_method_options(method: str, factory: Any, opts: dict[str, Any]
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(constructor keyword arguments, run-time extras); unknown keys -> InputError."""
+    import dataclasses
+    import inspect
+
+    params = inspect.signature(factory).parameters
+    ctor = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY
+            or (p.kind is p.POSITIONAL_OR_KEYWORD and n not in ("self", "table"))}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        # **overrides of a config dataclass (padme-run3): its field names
+        cfg = params.get("config")
+        cls = getattr(factory, "CONFIG_CLASS", None)
+        if cls is None and cfg is not None:
+            from x17scan.stats.padme_run3.config import PadmeRun3Config
+
+            cls = PadmeRun3Config if method == "padme-run3" else None
+        if cls is not None and dataclasses.is_dataclass(cls):
+            ctor |= {f.name for f in dataclasses.fields(cls)}
+    run_keys = set(RUN_OPTIONS.get(method, ()))
+    kw = {k: v for k, v in opts.items() if k in ctor}
+    extra = {k: v for k, v in opts.items() if k in run_keys and k not in ctor}
+    unknown = sorted(set(opts) - set(kw) - set(extra))
+    if unknown:
+        known = ", ".join(sorted((ctor | run_keys) - {"signal_model", "config", "table_gg"}))
+        raise InputError(f"method {method!r} has no option {unknown[0]!r}",
+                         field="--method-option", fix=f"use one of: {known}")
+    return kw, extra
+
 DEFAULT_SEED = 1
 """Default root seed: the same command gives the same result; change it with ``--seed``."""
 
@@ -159,12 +214,17 @@ def prepare(*, dataset: str | None = None, scan_table: str | Path | None = None,
                 fix="choose masses within about 1 MeV of the scanned range")
     out = check_outdir(outdir)
     mopts = dict(method_options or {})
-    built = METHODS[method](table, **mopts)
+    kw, extra = _split_method_options(method, METHODS[method], mopts)
+    try:
+        built = METHODS[method](table, **kw)
+    except TypeError as err:  # a value of the wrong kind for the method
+        raise InputError(f"bad method option for {method!r}: {err}", field="--method-option",
+                         fix="check the value's type (numbers, lists in JSON)") from None
     options = AnalysisOptions(masses=masses, cl=cl, toys=toys,
                               pseudo_experiments=pseudo_experiments, asymptotic=asymptotic,
                               seed=seed, workers=workers, scheduler=scheduler,
                               checkpoint_dir=str(out / ".checkpoints" / method), fresh=fresh,
-                              progress=progress)
+                              progress=progress, extra=extra)
     return Job(table, method, built, options, out, inputs, mopts)
 
 

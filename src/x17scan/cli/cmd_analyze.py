@@ -33,6 +33,11 @@ def register(app: typer.Typer) -> None:
         lineshape: str = typer.Option(None, "--lineshape",
                                       help="Signal line shape for the profile method: voigt "
                                       "(PADME's effective model), atomic, sto or free."),
+        method_option: list[str] = typer.Option(
+            None, "--method-option", "-M",
+            help="Method option KEY=VALUE (repeatable), e.g. padme-run3: g_grid=adaptive, "
+            "quantiles=exact, pseudo_bkg=scan_lines; profile: background=constrained, "
+            "lee_window=[16.6,17.2]."),
         out: Path = typer.Option(Path("x17scan-out"), "--out", "-o", help="Output folder."),
         workers: int = typer.Option(1, "--workers", "-j", help="Local worker processes."),
         scheduler: str = typer.Option(None, "--scheduler",
@@ -53,7 +58,7 @@ def register(app: typer.Typer) -> None:
         from x17scan import analysis
         from x17scan.report.summary import summary_table
 
-        method_options = {}
+        method_options = analysis.parse_method_options(method_option)
         if lineshape is not None:
             if method != "profile":
                 from x17scan.errors import InputError

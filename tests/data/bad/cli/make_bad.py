@@ -330,6 +330,13 @@ case("reco-show-selection-e-beam-negative", ["reco", "show-selection", "padme-ru
 case("analyze-toys-not-a-number", [*A, "--toys", "abc"], "--toys", "wrong type")
 case("analyze-unknown-option", [*A, "--no-such-option"], "--no-such-option", "unknown option")
 case("data-show-missing-argument", ["data", "show"], "name", "missing argument")
+case("analyze-method-option-unknown", [*A, "--method-option", "nosuch=1"], "--method-option",
+     "no such method option")
+case("analyze-method-option-no-value", [*A, "--method-option", "g_grid"], "--method-option",
+     "KEY without =VALUE")
+case("analyze-method-option-bad-value", [*A, "--method", "padme-run3", "--method-option",
+                                         "pseudo_bkg=nonsense"], "pseudo_bkg",
+     "a value the method refuses")
 
 
 def main() -> None:
