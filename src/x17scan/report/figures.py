@@ -88,6 +88,15 @@ def plot_ratio(result, axes=None):
             text = (f"signal + background: $M_X$ = {f['s_plus_b_mass_MeV']:.2f} MeV, "
                     f"$g_{{ve}}$ = {f['s_plus_b_g'] * 1e4:.2f}$\times 10^{{-4}}$")
         ax.plot(cs, csb, "-", color="#bd1f01", lw=2, label=text or "signal + background fit")
+    if used.any():
+        # frame the fitted scan; far-away control points are in the control-region figure
+        lo, hi = s[used].min(), s[used].max()
+        pad = 0.06 * (hi - lo) + 0.02
+        ax.set_xlim(lo - pad, hi + pad)
+        inside = (s >= lo - pad) & (s <= hi + pad)
+        rr, ee = r[inside], dr[inside]
+        ymin, ymax = np.nanmin(rr - ee), np.nanmax(rr + ee)
+        ax.set_ylim(ymin - 0.05 * (ymax - ymin), ymax + 0.35 * (ymax - ymin))
     ax.set_ylabel(r"$R = N_{2cl}\,/\,(N_{PoT}\,B)$")
     ax.legend(loc="upper right", fontsize=12)
     label(ax, _method_label(result), _dataset_label(result))
@@ -102,7 +111,8 @@ def plot_ratio(result, axes=None):
         axp.axhline(0, color="black", lw=1)
         for v in (-2, 2):
             axp.axhline(v, color="0.6", lw=1, ls=":")
-        lim = max(3.0, float(np.nanmax(np.abs(pulls))) * 1.15)
+        shown = (s >= ax.get_xlim()[0]) & (s <= ax.get_xlim()[1])
+        lim = max(3.0, float(np.nanmax(np.abs(pulls[shown]))) * 1.15)
         axp.set_ylim(-lim, lim)
     axp.set_ylabel("pull (B fit)")
     axp.set_xlabel("√s [MeV]")
