@@ -207,6 +207,11 @@ class Clusters:
                               "owner")}
 
 
+U = np.uint64
+"""Array indices in the kernel go through U (uint64): numba adds a negative-index wraparound to
+every access with a signed index (see :mod:`x17scan.sim.detector`)."""
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _cluster_kernel(offsets, crys, e, t, own, n_ro, cp, xpos, ypos, gbase, o_off, o_e, o_eraw,
                     o_x, o_y, o_t, o_seed, o_nh, o_own, nc):
@@ -225,59 +230,74 @@ def _cluster_kernel(offsets, crys, e, t, own, n_ro, cp, xpos, ypos, gbase, o_off
     ew0 = math.exp(-w0)
     depth = cp[_C_DEPTH] > 0.0
     talgo = cp[_C_TALGO] > 0.0
+    cmax = cp[_C_CMAX]
+    cabove = cp[_C_CABOVE]
+    x0 = cp[_C_X0]
+    ecrit = cp[_C_EC]
+    dc = cp[_C_DC]
+    zf = cp[_C_ZF]
     maxn = 1
     for i in range(n_ro):
-        maxn = max(maxn, offsets[i + 1] - offsets[i])
+        maxn = max(maxn, offsets[U(i + 1)] - offsets[U(i)])
     used = np.empty(maxn, np.bool_)
+    rows = np.empty(maxn, np.int64)
+    cols = np.empty(maxn, np.int64)
     members = np.empty(maxn, np.int64)
     seeds = np.empty(maxn, np.int64)
     for i in range(n_ro):
-        a = offsets[i]
-        n = offsets[i + 1] - a
+        a = offsets[U(i)]
+        n = offsets[U(i + 1)] - a
         # seed candidates by decreasing energy (ties in hit order): taking the first unused one
         # each time is "the most energetic unused hit above threshold" of algorithm 1
         ns = 0
         for j in range(n):
-            ej = e[a + j]
-            used[j] = ej < hit_thr
-            if ej > seed_thr and not used[j]:
+            uj = U(j)
+            ej = e[U(a + j)]
+            cj = crys[U(a + j)]
+            r = cj // N_SIDE
+            rows[uj] = r
+            cols[uj] = cj - r * N_SIDE
+            skip = ej < hit_thr
+            used[uj] = skip
+            if ej > seed_thr and not skip:
                 k = ns
-                while k > 0 and e[a + seeds[k - 1]] < ej:
-                    seeds[k] = seeds[k - 1]
+                while k > 0 and e[U(a + seeds[U(k - 1)])] < ej:
+                    seeds[U(k)] = seeds[U(k - 1)]
                     k -= 1
-                seeds[k] = j
+                seeds[U(k)] = j
                 ns += 1
         for q_s in range(ns):
-            best = seeds[q_s]
-            if used[best]:
+            best = seeds[U(q_s)]
+            ub = U(best)
+            if used[ub]:
                 continue
-            rs = crys[a + best] // N_SIDE
-            cs = crys[a + best] - rs * N_SIDE
-            ts = t[a + best]
-            used[best] = True
+            rs = rows[ub]
+            cs = cols[ub]
+            ts = t[U(a + best)]
+            used[ub] = True
             members[0] = best
             nm = 1
+            # sums in the order seed, then the other members in hit order
+            esum = 0.0 + e[U(a + best)]
+            etsum = 0.0 + e[U(a + best)] * ts
             for j in range(n):
-                if used[j] or nm >= maxh:
+                uj = U(j)
+                if used[uj] or nm >= maxh:
                     continue
-                r = crys[a + j] // N_SIDE
-                c = crys[a + j] - r * N_SIDE
-                if abs(r - rs) <= win and abs(c - cs) <= win and abs(t[a + j] - ts) < twin:
-                    used[j] = True
-                    members[nm] = j
+                tj = t[U(a + j)]
+                if abs(rows[uj] - rs) <= win and abs(cols[uj] - cs) <= win and abs(tj - ts) < twin:
+                    used[uj] = True
+                    members[U(nm)] = j
                     nm += 1
-            esum = 0.0
-            etsum = 0.0
-            for q in range(nm):
-                j = a + members[q]
-                esum += e[j]
-                etsum += e[j] * t[j]
-            if esum < cp[_C_CMAX]:
+                    ej = e[U(a + j)]
+                    esum += ej
+                    etsum += ej * tj
+            if esum < cmax:
                 f = 0.0
                 for k in range(npoly - 1, -1, -1):
-                    f = f * esum + cp[_NC + k]
+                    f = f * esum + cp[U(_NC + k)]
             else:
-                f = cp[_C_CABOVE]
+                f = cabove
             ecorr = esum / f
             wsum = 0.0
             xs = 0.0
@@ -286,36 +306,40 @@ def _cluster_kernel(offsets, crys, e, t, own, n_ro, cp, xpos, ypos, gbase, o_off
                 # hits with E_i / E < exp(-w0) have zero weight: no logarithm needed
                 emin_w = esum * ew0
                 for q in range(nm):
-                    j = a + members[q]
-                    if e[j] > emin_w:
-                        w = w0 + math.log(e[j] / esum)
+                    uj = U(a + members[U(q)])
+                    ej = e[uj]
+                    if ej > emin_w:
+                        w = w0 + math.log(ej / esum)
                         if w > 0.0:
+                            uc = U(crys[uj])
                             wsum += w
-                            xs += w * xpos[crys[j]]
-                            ys += w * ypos[crys[j]]
+                            xs += w * xpos[uc]
+                            ys += w * ypos[uc]
             if wsum <= 0.0:
                 for q in range(nm):
-                    j = a + members[q]
-                    wsum += e[j]
-                    xs += e[j] * xpos[crys[j]]
-                    ys += e[j] * ypos[crys[j]]
+                    uj = U(a + members[U(q)])
+                    uc = U(crys[uj])
+                    wsum += e[uj]
+                    xs += e[uj] * xpos[uc]
+                    ys += e[uj] * ypos[uc]
             xc = xs / wsum
             yc = ys / wsum
             if depth and ecorr > 0.0:
-                tmax = cp[_C_X0] * max(math.log(ecorr / cp[_C_EC]) + cp[_C_DC], 0.0)
-                scale = cp[_C_ZF] / (cp[_C_ZF] + tmax)
+                tmax = x0 * max(math.log(ecorr / ecrit) + dc, 0.0)
+                scale = zf / (zf + tmax)
                 xc *= scale
                 yc *= scale
-            o_e[nc] = ecorr
-            o_eraw[nc] = esum
-            o_x[nc] = xc
-            o_y[nc] = yc
-            o_t[nc] = etsum / esum if talgo else ts
-            o_seed[nc] = crys[a + best]
-            o_nh[nc] = nm
-            o_own[nc] = own[a + best]
+            un = U(nc)
+            o_e[un] = ecorr
+            o_eraw[un] = esum
+            o_x[un] = xc
+            o_y[un] = yc
+            o_t[un] = etsum / esum if talgo else ts
+            o_seed[un] = crys[U(a + best)]
+            o_nh[un] = nm
+            o_own[un] = own[U(a + best)]
             nc += 1
-        o_off[gbase + i + 1] = nc
+        o_off[U(gbase + i + 1)] = nc
     return nc
 
 
@@ -341,7 +365,8 @@ class _ClusterSink:
 
     def clusters(self, hits_like, config: DetectorConfig, params: ClusterParams,
                  readout_of_event, bunch) -> Clusters:
-        o_e, o_eraw, o_x, o_y, o_t, o_seed, o_nh, o_own = (b[:self.n].copy() for b in self.bufs)
+        # views, not copies (the unused tail of the buffers is never written)
+        o_e, o_eraw, o_x, o_y, o_t, o_seed, o_nh, o_own = (b[:self.n] for b in self.bufs)
         etag_offsets, etag_bar, etag_time, etag_owner = hits_like
         return Clusters(offsets=self.off, energy=o_e, energy_raw=o_eraw, x=o_x, y=o_y,
                         time=o_t, seed=o_seed, n_hits=o_nh, owner=o_own,

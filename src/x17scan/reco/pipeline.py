@@ -28,20 +28,11 @@ def reconstruct(events, config: DetectorConfig | None = None,
     xpos, ypos = cp.crystal_positions(cfg)
     ckp = cp.kernel_params(cfg)
     sink = _ClusterSink(run.n_groups, 3 * run.n_groups)
-    x_off = np.zeros(run.n_groups + 1, np.int64)
-    eparts = []
-    ne = 0
     for g0, g1 in run.blocks():
-        _, epos = run.block(g0, g1)
+        run.block(g0, g1)
         sink.run(run.h_off, run.h_crys, run.h_e, run.h_t, run.h_own, g1 - g0, ckp, xpos, ypos,
                  g0)
-        x_off[g0 + 1:g1 + 1] = run.x_off[1:g1 - g0 + 1] + ne
-        eparts.append((run.x_bar[:epos].copy(), run.x_t[:epos].copy(),
-                       run.x_own[:epos].copy()))
-        ne += epos
-    etag = (x_off, *(np.concatenate([p[k] for p in eparts]) if eparts else
-                     np.zeros(0, dt) for k, dt in enumerate((np.int32, float, np.int64))))
-    return sink.clusters(etag, cfg, cp, run.readout_of_event, run.bunch)
+    return sink.clusters(run.etag(), cfg, cp, run.readout_of_event, run.bunch)
 
 
 def process(events, config: DetectorConfig, selection: Selection, e_beam_nominal: float,

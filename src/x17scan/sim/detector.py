@@ -395,16 +395,23 @@ class DetectorConfig:
         return self.shower.sharing_table(self.ecal.pitch)
 
     @cached_property
-    def block_full(self) -> NDArray[np.uint8]:
-        """(841,) uint8: 1 where the K x K block around the cell lies inside the grid and holds
-        crystals only (the kernels then skip the per-cell checks)."""
-        h = self.shower.block // 2
-        m = np.pad(self.ecal.mask, h, constant_values=False)
-        out = np.ones((N_SIDE, N_SIDE), dtype=bool)
-        for dy in range(2 * h + 1):
-            for dx in range(2 * h + 1):
-                out &= m[dy:dy + N_SIDE, dx:dx + N_SIDE]
-        return np.ascontiguousarray(out.ravel().astype(np.uint8))
+    def block_valid(self) -> NDArray[np.uint8]:
+        """uint8 [(iy + h + 1) * W + ix + h + 1, dy * K + dx], W = 29 + 2 h + 2, h = K // 2,
+        flattened: 1 where cell (iy + dy - h, ix + dx - h) of the K x K block around the impact
+        cell (iy, ix) holds a crystal. Impact cells range over -h - 1..29 + h (the kernels keep
+        particles whose block can touch the grid), so the kernels need no per-cell checks."""
+        k = self.shower.block
+        h = k // 2
+        pad = 2 * h + 1
+        m = np.pad(self.ecal.mask, pad, constant_values=False)
+        w = N_SIDE + 2 * h + 2
+        out = np.empty((w, w, k, k), dtype=np.uint8)
+        # extended impact cell (ey, ex) = (iy + h + 1, ix + h + 1); its block cell (dy, dx) is
+        # grid cell (iy + dy - h, ix + dx - h) = padded cell (ey + dy, ex + dx)
+        for dy in range(k):
+            for dx in range(k):
+                out[:, :, dy, dx] = m[dy:dy + w, dx:dx + w]
+        return np.ascontiguousarray(out.reshape(-1))
 
     @cached_property
     def sharing_flat(self) -> NDArray[np.float64]:
@@ -486,16 +493,26 @@ def _uniform_kernel(seed, n):
 # =============================================================================================
 # The bodies below are written out inside the loops on purpose: a numba function that takes
 # arrays and is not inlined by LLVM costs an atomic reference-count pair per array and call.
+# Array indices in the hot loops go through U (uint64): numba adds a negative-index wraparound
+# to every access with a signed index, which costs instructions and stops LLVM from vectorising.
+# (Arithmetic stays signed: numba types uint64 (op) int64 as float64.)
+U = np.uint64
+
+
 @numba.njit(cache=True, error_model="numpy")
-def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, mask, full, table, short,
+def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, valid, table, short,
                     normtab, state, max_group, h_off, h_crys, h_e, h_t, h_own, x_off, x_bar, x_t,
                     x_own):
-    """Hits of the readout events (groups) g0..g1-1, written from index 0 of the output arrays
-    (``h_off``/``x_off`` get g1 - g0 + 1 entries); ``state[0]`` is the SplitMix64 state, read
-    at the start and written back. Returns (hits, ETag hits) written."""
+    """Hits of the readout events (groups) g0..g1-1, written from index 0 of the hit arrays
+    (``h_off`` gets g1 - g0 + 1 entries); the ETag hits are appended to arrays covering the
+    whole chunk, from ``x_off[g0]``, and ``x_off[g0 + 1..g1]`` set. ``state[0]`` is the
+    SplitMix64 state, read at the start and written back. ``valid`` is
+    :attr:`DetectorConfig.block_valid`. Returns (hits written, end of the ETag hits)."""
     k = int(prm[_P_K])
     kk = k * k
+    ukk = U(kk)
     h = k // 2
+    vw = N_SIDE + 2 * h + 2
     nb = int(prm[_P_NB])
     pitch = prm[_P_PITCH]
     xoff = prm[_P_XOFF]
@@ -521,6 +538,8 @@ def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, mask, full, 
     c2 = prm[_P_C] * prm[_P_C]
     x0 = prm[_P_X0]
     ec_crit = prm[_P_EC]
+    cg = prm[_P_CG]
+    ce = prm[_P_CE]
     vis = prm[_P_VIS]
     toff = prm[_P_TOFF]
     thr = prm[_P_THR]
@@ -542,30 +561,35 @@ def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, mask, full, 
     p_e = np.empty(npart)
     p_t = np.empty(npart)
     p_ev = np.empty(npart, np.int64)
+    dep = np.empty(kk)
+    sel = np.empty(kk, np.uint64)
+    coff = np.empty(kk, np.int64)  # crystal id of block cell q relative to the block's corner
+    for q in range(kk):
+        coff[q] = (q // k) * N_SIDE + q % k
     s = state[0]
     pos = 0
-    epos = 0
+    epos = x_off[U(g0)]
     h_off[0] = 0
-    x_off[0] = 0
     for g in range(g0, g1):
-        q0g = grp[g]
-        q1g = grp[g + 1]
+        q0g = grp[U(g)]
+        q1g = grp[U(g + 1)]
         m = 0
         ne0 = epos
         for q in range(q0g, q1g):
-            ev = order[q]
-            vx = vertex[ev, 0]
-            vy = vertex[ev, 1]
-            vz = vertex[ev, 2]
+            ev = order[U(q)]
+            uev = U(ev)
+            vx = vertex[uev, 0]
+            vy = vertex[uev, 1]
+            vz = vertex[uev, 2]
             for slot in range(2):
-                code = pdg[ev, slot]
+                code = pdg[uev, slot]
                 a = abs(code)
                 if a != 11 and a != 22:
                     continue
-                px = p[ev, slot, 0]
-                py = p[ev, slot, 1]
-                pz = p[ev, slot, 2]
-                en = e[ev, slot]
+                px = p[uev, slot, 0]
+                py = p[uev, slot, 1]
+                pz = p[uev, slot, 2]
+                en = e[uev, slot]
                 if pz <= 0.0 or en <= 0.0:
                     continue
                 pm = math.sqrt(px * px + py * py + pz * pz)
@@ -577,7 +601,7 @@ def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, mask, full, 
                     bar = -1
                     if (0 <= row < etnrows and abs(ye - (row - etcen) * etrowp) < etbarh
                             and abs(xe) < etbarl):
-                        if short[row]:
+                        if short[U(row)]:
                             if abs(xe) > etgap:
                                 bar = 10 * row + (1 if xe > 0 else 0)
                         else:
@@ -594,32 +618,34 @@ def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, mask, full, 
                                 fire = float(z >> _S11) * _INV53 < eteff
                         if fire:
                             s, z = _splitmix(s)
-                            te = t0[ev] + (zet - vz) * pm / pz / cl + ettres * normtab[z >> _SNORM]
+                            te = t0[uev] + (zet - vz) * pm / pz / cl + ettres * normtab[z >> _SNORM]
                             dup = False
                             for i in range(ne0, epos):  # one hit per bar within the window
-                                if x_bar[i] == bar and abs(x_t[i] - te) < etm:
-                                    if te < x_t[i]:
-                                        x_t[i] = te
-                                        x_own[i] = ev
+                                ui = U(i)
+                                if x_bar[ui] == bar and abs(x_t[ui] - te) < etm:
+                                    if te < x_t[ui]:
+                                        x_t[ui] = te
+                                        x_own[ui] = ev
                                     dup = True
                                     break
                             if not dup:
-                                x_bar[epos] = bar
-                                x_t[epos] = te
-                                x_own[epos] = ev
+                                ue = U(epos)
+                                x_bar[ue] = bar
+                                x_t[ue] = te
+                                x_own[ue] = ev
                                 epos += 1
                 # --- ECal: smeared energy, impact at the depth of the shower maximum
                 if zf <= vz:
                     continue
                 if a == 22:
                     ev0 = en
-                    cdepth = prm[_P_CG]
+                    cdepth = cg
                 elif code == -11:
                     ev0 = en + me
-                    cdepth = prm[_P_CE]
+                    cdepth = ce
                 else:
                     ev0 = en - me
-                    cdepth = prm[_P_CE]
+                    cdepth = ce
                 if ev0 <= 0.0:
                     continue
                 s, z = _splitmix(s)
@@ -633,99 +659,117 @@ def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, mask, full, 
                 fy = (vy + sp * py / pm - yoff) / pitch + CENTRE + 0.5
                 if not (-h - 1.0 < fx < N_SIDE + h + 1.0 and -h - 1.0 < fy < N_SIDE + h + 1.0):
                     continue
-                p_fx[m] = fx
-                p_fy[m] = fy
-                p_ix[m] = math.floor(fx)
-                p_iy[m] = math.floor(fy)
-                p_e[m] = esm * vis
-                p_t[m] = t0[ev] + path / cl + toff
-                p_ev[m] = ev
+                um = U(m)
+                p_fx[um] = fx
+                p_fy[um] = fy
+                p_ix[um] = math.floor(fx)
+                p_iy[um] = math.floor(fy)
+                p_e[um] = esm * vis
+                p_t[um] = t0[uev] + path / cl + toff
+                p_ev[um] = ev
                 m += 1
         # --- share the energy among the K x K cells. A particle whose block overlaps no other
         # block of the readout event makes its hits directly (threshold and time jitter);
         # the others go through the per-crystal merging (pile-up, overlapping showers)
         nd = 0
         for i in range(m):
-            ix = p_ix[i]
-            iy = p_iy[i]
+            ui = U(i)
+            ix = p_ix[ui]
+            iy = p_iy[ui]
             alone = True
             for j in range(m):
-                if j != i and abs(p_ix[j] - ix) < k and abs(p_iy[j] - iy) < k:
+                uj = U(j)
+                if j != i and abs(p_ix[uj] - ix) < k and abs(p_iy[uj] - iy) < k:
                     alone = False
                     break
-            fu = (p_fx[i] - ix) * nb
-            fv = (p_fy[i] - iy) * nb
+            fu = (p_fx[ui] - ix) * nb
+            fv = (p_fy[ui] - iy) * nb
             iu = min(int(fu), nb - 1)
             iv = min(int(fv), nb - 1)
             wu = fu - iu
             wv = fv - iv
-            edep = p_e[i]
+            edep = p_e[ui]
             w00 = (1.0 - wu) * (1.0 - wv) * edep
             w10 = wu * (1.0 - wv) * edep
             w01 = (1.0 - wu) * wv * edep
             w11 = wu * wv * edep
-            b00 = (iu * (nb + 1) + iv) * kk
-            b10 = b00 + (nb + 1) * kk
-            thit = p_t[i]
-            ev = p_ev[i]
-            inner = 0 <= ix < N_SIDE and 0 <= iy < N_SIDE and full[iy * N_SIDE + ix] == 1
-            for dy in range(k):
-                row = iy + dy - h
-                if not inner and (row < 0 or row >= N_SIDE):
-                    continue
-                for dx in range(k):
-                    col = ix + dx - h
-                    cid = row * N_SIDE + col
-                    if not inner and (col < 0 or col >= N_SIDE or mask[cid] == 0):
-                        continue
-                    q0 = dy * k + dx
-                    dep = (w00 * table[b00 + q0] + w10 * table[b10 + q0]
-                           + w01 * table[b00 + kk + q0] + w11 * table[b10 + kk + q0])
-                    if alone:
-                        if dep >= thr and dep > 0.0:
-                            s, z = _splitmix(s)
-                            h_crys[pos] = cid
-                            h_e[pos] = dep
-                            h_t[pos] = thit + tres * normtab[z >> _SNORM]
-                            h_own[pos] = ev
-                            pos += 1
-                        continue
-                    if dep <= 0.0:
-                        continue
-                    # deposits in one crystal within the merge window make one hit
-                    j = head[cid]
-                    while j >= 0:
-                        if abs(thit - d_t[j]) < merge:
-                            d_e[j] += dep
-                            d_et[j] += dep * thit
-                            d_t[j] = d_et[j] / d_e[j]
-                            if dep > d_owne[j]:
-                                d_owne[j] = dep
-                                d_own[j] = ev
-                            break
-                        j = d_next[j]
-                    if j < 0:
-                        d_crys[nd] = cid
-                        d_e[nd] = dep
-                        d_et[nd] = dep * thit
-                        d_t[nd] = thit
-                        d_own[nd] = ev
-                        d_owne[nd] = dep
-                        d_next[nd] = head[cid]
-                        head[cid] = nd
-                        nd += 1
+            # bilinear interpolation of the sharing table, all K x K cells at once (the four
+            # table rows are contiguous in the cell index: LLVM vectorises this loop)
+            u00 = U((iu * (nb + 1) + iv) * kk)
+            u10 = u00 + U((nb + 1) * kk)
+            u01 = u00 + ukk
+            u11 = u10 + ukk
+            for q in range(ukk):
+                dep[q] = (w00 * table[u00 + q] + w10 * table[u10 + q]
+                          + w01 * table[u01 + q] + w11 * table[u11 + q])
+            # the cells with a crystal (and, alone, above threshold), in block order, selected
+            # without branches
+            uvb = U(((iy + h + 1) * vw + ix + h + 1) * kk)
+            cbase = (iy - h) * N_SIDE + ix - h
+            thit = p_t[ui]
+            ev = p_ev[ui]
+            nq = 0
+            if alone:
+                for q in range(ukk):
+                    dq = dep[q]
+                    sel[U(nq)] = q
+                    nq += (valid[uvb + q] != 0) & (dq >= thr) & (dq > 0.0)
+                for r in range(nq):
+                    q = sel[U(r)]
+                    s, z = _splitmix(s)
+                    up = U(pos)
+                    h_crys[up] = cbase + coff[q]
+                    h_e[up] = dep[q]
+                    h_t[up] = thit + tres * normtab[z >> _SNORM]
+                    h_own[up] = ev
+                    pos += 1
+                continue
+            for q in range(ukk):
+                sel[U(nq)] = q
+                nq += (valid[uvb + q] != 0) & (dep[q] > 0.0)
+            for r in range(nq):
+                q = sel[U(r)]
+                cid = cbase + coff[q]
+                ucid = U(cid)
+                dq = dep[q]
+                # deposits in one crystal within the merge window make one hit
+                j = head[ucid]
+                while j >= 0:
+                    uj = U(j)
+                    if abs(thit - d_t[uj]) < merge:
+                        d_e[uj] += dq
+                        d_et[uj] += dq * thit
+                        d_t[uj] = d_et[uj] / d_e[uj]
+                        if dq > d_owne[uj]:
+                            d_owne[uj] = dq
+                            d_own[uj] = ev
+                        break
+                    j = d_next[uj]
+                if j < 0:
+                    un = U(nd)
+                    d_crys[un] = cid
+                    d_e[un] = dq
+                    d_et[un] = dq * thit
+                    d_t[un] = thit
+                    d_own[un] = ev
+                    d_owne[un] = dq
+                    d_next[un] = head[ucid]
+                    head[ucid] = nd
+                    nd += 1
         # --- merged hits: time jitter, readout threshold, reset of the per-crystal chains
         for j in range(nd):
-            head[d_crys[j]] = -1
-            if d_e[j] >= thr:
+            uj = U(j)
+            head[U(d_crys[uj])] = -1
+            if d_e[uj] >= thr:
                 s, z = _splitmix(s)
-                h_crys[pos] = d_crys[j]
-                h_e[pos] = d_e[j]
-                h_t[pos] = d_t[j] + tres * normtab[z >> _SNORM]
-                h_own[pos] = d_own[j]
+                up = U(pos)
+                h_crys[up] = d_crys[uj]
+                h_e[up] = d_e[uj]
+                h_t[up] = d_t[uj] + tres * normtab[z >> _SNORM]
+                h_own[up] = d_own[uj]
                 pos += 1
-        h_off[g - g0 + 1] = pos
-        x_off[g - g0 + 1] = epos
+        h_off[U(g - g0 + 1)] = pos
+        x_off[U(g + 1)] = epos
     state[0] = s
     return pos, epos
 
@@ -844,12 +888,15 @@ the block) and keeps them in cache when the clustering follows block by block.""
 
 class DigitizerRun:
     """The state of one :func:`respond`-like pass over a chunk: the grouping of its events in
-    readout events, the kernel inputs, the generator state and reusable hit buffers. ``block``
-    digitises readout events g0..g1-1 into the buffers (see :func:`_respond_kernel`)."""
+    readout events, the kernel inputs, the generator state, reusable hit buffers for one block
+    and the ETag hits of the whole chunk (few: at most one per particle). ``block`` digitises
+    readout events g0..g1-1 (see :func:`_respond_kernel`); the ETag hits of readout event g are
+    ``etag_offsets[g]:etag_offsets[g + 1]`` of ``etag_bar``, ``etag_time``, ``etag_owner``."""
 
-    def __init__(self, events, config: DetectorConfig, rng) -> None:
+    def __init__(self, events, config: DetectorConfig, rng, groups=None) -> None:
         self.config = config
-        self.order, self.grp, self.bunch, self.readout_of_event = readout_groups(events.bunch)
+        self.order, self.grp, self.bunch, self.readout_of_event = (
+            readout_groups(events.bunch) if groups is None else groups)
         self.n_groups = self.grp.shape[0] - 1
         sizes = np.diff(self.grp)
         self.max_group = int(sizes.max()) if sizes.size else 0
@@ -866,24 +913,32 @@ class DigitizerRun:
         self.h_e = np.empty(cap)
         self.h_t = np.empty(cap)
         self.h_own = np.empty(cap, np.int64)
-        self.x_off = np.zeros(BLOCK_GROUPS + 1, np.int64)
-        self.x_bar = np.empty(2 * cap_ev + 1, np.int32)
-        self.x_t = np.empty(2 * cap_ev + 1)
-        self.x_own = np.empty(2 * cap_ev + 1, np.int64)
+        n_ev = self.arrays[1].shape[0]
+        self.etag_offsets = np.zeros(self.n_groups + 1, np.int64)
+        self.etag_bar = np.empty(2 * n_ev + 1, np.int32)
+        self.etag_time = np.empty(2 * n_ev + 1)
+        self.etag_owner = np.empty(2 * n_ev + 1, np.int64)
 
     def blocks(self):
         """(g0, g1) of the successive blocks."""
         for g0 in range(0, self.n_groups, BLOCK_GROUPS):
             yield g0, min(g0 + BLOCK_GROUPS, self.n_groups)
 
-    def block(self, g0: int, g1: int) -> tuple[int, int]:
-        """Digitise readout events g0..g1-1; returns (hits, ETag hits) in the buffers."""
+    def block(self, g0: int, g1: int) -> int:
+        """Digitise readout events g0..g1-1 (in order, after g0 - 1); returns the number of
+        hits in the block buffers (``h_off`` relative to the block)."""
         c = self.config
-        return _respond_kernel(g0, g1, self.order, self.grp, *self.arrays, c.kernel_params,
-                               c.ecal.mask_flat, c.block_full, c.sharing_flat,
-                               c.etag_short_mask, _NORM_TABLE, self.state, self.max_group,
-                               self.h_off, self.h_crys, self.h_e, self.h_t, self.h_own,
-                               self.x_off, self.x_bar, self.x_t, self.x_own)
+        pos, _ = _respond_kernel(g0, g1, self.order, self.grp, *self.arrays, c.kernel_params,
+                                 c.block_valid, c.sharing_flat, c.etag_short_mask, _NORM_TABLE,
+                                 self.state, self.max_group, self.h_off, self.h_crys, self.h_e,
+                                 self.h_t, self.h_own, self.etag_offsets, self.etag_bar,
+                                 self.etag_time, self.etag_owner)
+        return pos
+
+    def etag(self) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        """(offsets, bar, time, owner) of the ETag hits digitised so far (views)."""
+        n = int(self.etag_offsets[-1])
+        return self.etag_offsets, self.etag_bar[:n], self.etag_time[:n], self.etag_owner[:n]
 
 
 def respond(events, config: DetectorConfig | None = None,
@@ -894,26 +949,20 @@ def respond(events, config: DetectorConfig | None = None,
     :meth:`DetectorConfig.default_run3`; ``rng`` a Generator or integer seed (one draw)."""
     cfg = config or DetectorConfig.default_run3()
     run = DigitizerRun(events, cfg, rng)
-    offs, parts, eoffs, eparts = [np.zeros(1, np.int64)], [], [np.zeros(1, np.int64)], []
-    nh = ne = 0
+    offs, parts = [np.zeros(1, np.int64)], []
+    nh = 0
     for g0, g1 in run.blocks():
-        pos, epos = run.block(g0, g1)
-        m = g1 - g0
-        offs.append(run.h_off[1:m + 1] + nh)
-        eoffs.append(run.x_off[1:m + 1] + ne)
+        pos = run.block(g0, g1)
+        offs.append(run.h_off[1:g1 - g0 + 1] + nh)
         parts.append((run.h_crys[:pos].copy(), run.h_e[:pos].copy(), run.h_t[:pos].copy(),
                       run.h_own[:pos].copy()))
-        eparts.append((run.x_bar[:epos].copy(), run.x_t[:epos].copy(),
-                       run.x_own[:epos].copy()))
         nh += pos
-        ne += epos
 
-    def cat(items, k, dtype):
-        return (np.concatenate([it[k] for it in items]) if items else np.zeros(0, dtype))
+    def cat(k, dtype):
+        return np.concatenate([it[k] for it in parts]) if parts else np.zeros(0, dtype)
 
-    return Hits(offsets=np.concatenate(offs), crystal=cat(parts, 0, np.int32),
-                energy=cat(parts, 1, float), time=cat(parts, 2, float),
-                owner=cat(parts, 3, np.int64), etag_offsets=np.concatenate(eoffs),
-                etag_bar=cat(eparts, 0, np.int32), etag_time=cat(eparts, 1, float),
-                etag_owner=cat(eparts, 2, np.int64), readout_of_event=run.readout_of_event,
-                bunch=run.bunch, config=cfg)
+    x_off, x_bar, x_t, x_own = run.etag()
+    return Hits(offsets=np.concatenate(offs), crystal=cat(0, np.int32), energy=cat(1, float),
+                time=cat(2, float), owner=cat(3, np.int64), etag_offsets=x_off,
+                etag_bar=x_bar, etag_time=x_t, etag_owner=x_own,
+                readout_of_event=run.readout_of_event, bunch=run.bunch, config=cfg)
