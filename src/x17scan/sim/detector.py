@@ -848,15 +848,35 @@ class Hits:
 def readout_groups(bunch: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
     """Group events by ``bunch``: (order, group offsets into order, bunch value per group,
     readout index per event). Groups are in ascending bunch order; events keep their order
-    inside a group."""
+    inside a group (a stable sort). The layouts of the pipeline are grouped without sorting:
+    ascending bunches, and a strictly ascending head (the primaries) followed by a tail whose
+    bunches all occur in the head (their pile-up, :func:`x17scan.sim.pipeline.add_pileup`)."""
     b = np.asarray(bunch, dtype=np.int64)
     n = b.shape[0]
     if n == 0:
         z = np.zeros(0, np.int64)
         return z, np.zeros(1, np.int64), z, z
-    if n == 1 or bool(np.all(b[1:] > b[:-1])):
+    up = b[1:] > b[:-1]
+    if n == 1 or bool(np.all(up)):
         ar = np.arange(n, dtype=np.int64)
         return ar, np.arange(n + 1, dtype=np.int64), b.copy(), ar
+    head = int(np.argmin(up)) + 1  # b[:head] strictly ascending
+    tail = b[head:]
+    gi = np.minimum(np.searchsorted(b[:head], tail), head - 1)
+    if bool(np.all(b[gi] == tail)):
+        sizes = np.bincount(gi, minlength=head) + 1
+        grp = np.zeros(head + 1, np.int64)
+        np.cumsum(sizes, out=grp[1:])
+        order = np.empty(n, np.int64)
+        order[grp[:-1]] = np.arange(head)
+        # the s-th tail event in (group, index) order lands after s earlier tail events and
+        # the heads of groups 0..g
+        ts = np.argsort(gi, kind="stable")
+        order[np.arange(tail.shape[0]) + gi[ts] + 1] = ts + head
+        ro = np.empty(n, np.int64)
+        ro[:head] = np.arange(head)
+        ro[head:] = gi
+        return order, grp, b[:head].copy(), ro
     order = np.argsort(b, kind="stable").astype(np.int64)
     bs = b[order]
     starts = np.flatnonzero(np.concatenate(([True], bs[1:] != bs[:-1])))
