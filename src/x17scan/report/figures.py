@@ -89,9 +89,11 @@ def plot_ratio(result, axes=None):
                     f"$g_{{ve}}$ = {f['s_plus_b_g'] * 1e4:.2f}$\times 10^{{-4}}$")
         ax.plot(cs, csb, "-", color="#bd1f01", lw=2, label=text or "signal + background fit")
     if used.any():
-        # frame the fitted scan; far-away control points are in the control-region figure
-        lo, hi = s[used].min(), s[used].max()
-        pad = 0.06 * (hi - lo) + 0.02
+        # frame the fitted scan and the unfitted points next to it (within 0.5 MeV); far-away
+        # control points (below resonance) are in the control-region figure
+        near = (s >= s[used].min() - 0.5) & (s <= s[used].max() + 0.5)
+        lo, hi = s[near].min(), s[near].max()
+        pad = 0.03 * (hi - lo) + 0.02
         ax.set_xlim(lo - pad, hi + pad)
         inside = (s >= lo - pad) & (s <= hi + pad)
         rr, ee = r[inside], dr[inside]
