@@ -14,7 +14,7 @@ Timings are CPU seconds of this process (``time.process_time``) and wall seconds
 machine the wall time is noisy. Usage:
 
     python benchmarks/bench_padme_run3.py [--masses 76] [--toys 200] [--pe 20] [--workers 2]
-                                          [--skip a,b,c]
+                                          [--skip a,b,c] [--g-mode padme|adaptive]
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--pe", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip", default="")
+    ap.add_argument("--g-mode", default="padme", choices=("padme", "adaptive"),
+                    help="g lattice of (c): PADME's 40 points or root-finding (observed and band)")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     method = PadmeRun3Method(xdata.load("padme-run3"))
@@ -132,7 +134,8 @@ def main() -> None:
     if "c" not in skip:
         opts = AnalysisOptions(toys=args.toys, pseudo_experiments=args.pe, seed=7,
                                workers=args.workers, progress=False,
-                               masses=masses)
+                               masses=masses,
+                               extra={"g_grid": args.g_mode, "band_g_grid": args.g_mode})
         t = _clock()
         r = method.run(opts)
         _, wall = _since(t)
@@ -143,7 +146,8 @@ def main() -> None:
         band_cpu = dg["timings"]["band_cpu_s_in_tasks"]
         proj_cpu = (obs_cpu_a if res_a is not None else obs_wall) / args.workers + \
             band_cpu * 300 / max(args.pe, 1) / args.workers
-        print(f"(c) full analysis, {args.pe} pseudo-experiments on {args.workers} workers: "
+        print(f"(c) full analysis ({args.g_mode} g), {args.pe} pseudo-experiments on "
+              f"{args.workers} workers: "
               f"wall {wall:.1f} s (observed {obs_wall:.1f} s, band {band_wall:.1f} s; band "
               f"CPU in workers {band_cpu:.1f} s = {band_cpu / max(args.pe, 1):.1f} s per "
               f"pseudo-experiment)")

@@ -72,6 +72,6 @@ def register(app: typer.Typer) -> None:
                                pseudo_experiments=pseudo_experiments, asymptotic=asymptotic,
                                seed=seed, workers=workers, scheduler=scheduler, outdir=out,
                                fresh=fresh, progress=not quiet, method_options=method_options)
-        result, _ = analysis.execute(job, html=html, figures=figures)
+        result, written = analysis.execute(job, html=html, figures=figures)
         if not quiet:
-            Console().print(summary_table(result, out))
+            Console().print(summary_table(result, out, written))

@@ -13,8 +13,10 @@ def _fmt_g(g) -> str:
     return "—" if g is None or not np.isfinite(g) else f"{g:.3g}"
 
 
-def summary_table(result, outdir: str | Path | None = None):
-    """A rich renderable summarising ``result`` (limits range, largest excess, fit quality)."""
+def summary_table(result, outdir: str | Path | None = None,
+                  written: list[Path] | None = None):
+    """A rich renderable summarising ``result`` (limits range, largest excess, fit quality);
+    ``written``: the files written into ``outdir`` (named in the last line)."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
@@ -53,5 +55,10 @@ def summary_table(result, outdir: str | Path | None = None):
         t.add_row("time", f"{d['elapsed_s']:.1f} s")
     parts = [t]
     if outdir is not None:
-        parts.append(f"\n[dim]written to {outdir}/ (result.json, figures, report.html)[/]")
+        names = ["result.json", "figures", "report.html"]
+        if written is not None:
+            # files directly in outdir by name, anything deeper by its first folder
+            names = list(dict.fromkeys(Path(w).relative_to(outdir).parts[0] for w in written
+                                       if Path(w).is_relative_to(outdir)))
+        parts.append(f"\n[dim]written to {outdir}/ ({', '.join(names)})[/]")
     return Panel(Group(*parts), title="[bold]x17scan analyze[/]", expand=False)
