@@ -31,6 +31,12 @@ _SHAPES = {"process": ((), np.int8), "vertex": ((3,), np.float64), "t0": ((), np
            "cos_theta_star": ((), np.float64), "primary": ((), np.bool_)}
 
 
+def empty_columns(n: int) -> dict[str, np.ndarray]:
+    """Uninitialised columns of a chunk of ``n`` events: the fields of :class:`TruthEvents`
+    with their shapes and dtypes (generators write into row ranges of them)."""
+    return {name: np.empty((n, *shape), dtype) for name, (shape, dtype) in _SHAPES.items()}
+
+
 @dataclass(frozen=True)
 class TruthEvents:
     """One chunk of ``n`` generated events (struct of arrays; see the module docstring).

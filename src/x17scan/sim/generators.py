@@ -61,7 +61,7 @@ import numpy as np
 
 from x17scan.physics.constants import ALPHA, ECAL_DISTANCE_RUN3, M_E
 from x17scan.sim import _kernels
-from x17scan.sim.events import PROCESS_CODES, TruthEvents
+from x17scan.sim.events import PROCESS_CODES, TruthEvents, empty_columns
 from x17scan.sim.kinematics import window_cos
 from x17scan.sim.target import BeamSetup, orthonormal_basis, sample_beam
 
@@ -271,17 +271,22 @@ def _dedx_tables(beam: BeamSetup):
     return _kernels.dedx_tables(beam.target, 1.2 * beam.e_mean + 10 * beam.sigma_e + 10.0)
 
 
-def _outputs(n: int) -> dict[str, np.ndarray]:
-    return {"vertex": np.empty((n, 3)), "t0": np.empty(n), "e": np.empty((n, 2)),
-            "p": np.empty((n, 2, 3)), "e_beam": np.empty(n), "cos_theta_star": np.empty(n)}
+def _rows(cols: dict[str, np.ndarray], a: int, b: int) -> dict[str, np.ndarray]:
+    # views of rows a..b-1 (contiguous: the columns are sliced along their first axis)
+    return {k: v[a:b] for k, v in cols.items()}
 
 
-def _events(process: str, pdg: tuple[int, int], out: dict[str, np.ndarray],
-            sqrt_s: np.ndarray) -> TruthEvents:
-    n = out["t0"].size
-    return TruthEvents(
-        process=np.full(n, PROCESS_CODES[process], np.int8), bunch=np.arange(n, dtype=np.int64),
-        pdg=np.tile(np.asarray(pdg, np.int32), (n, 1)), sqrt_s=sqrt_s, **out)
+def _label(out: dict[str, np.ndarray], process: str, pdg: tuple[int, int]) -> None:
+    out["process"][:] = PROCESS_CODES[process]
+    out["pdg"][:] = pdg
+    out["bunch"][:] = np.arange(out["bunch"].shape[0], dtype=np.int64)
+    out["primary"][:] = True
+
+
+def _generate(gen, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
+    cols = empty_columns(n)
+    stats = gen.generate_into(cols, 0, n, rng)
+    return TruthEvents(**cols), stats
 
 
 # -- backgrounds  ---------------------------------------------------------------------------------
@@ -328,8 +333,16 @@ class BackgroundGenerator:
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
         """``n`` unweighted events and their bookkeeping (proposals are counted up to the
         last kept one, so the rate estimate is unbiased)."""
-        out = _outputs(n)
-        sqrt_s = np.empty(n)
+        return _generate(self, n, rng)
+
+    def generate_into(self, cols: dict[str, np.ndarray], a: int, b: int,
+                      rng: np.random.Generator) -> GenStats:
+        """The ``b - a`` events of :meth:`generate` written into rows a..b-1 of the chunk
+        columns ``cols`` (:func:`~x17scan.sim.events.empty_columns`; bunch 0, 1, ... from row
+        a; primary); returns their bookkeeping."""
+        out = _rows(cols, a, b)
+        n = b - a
+        sqrt_s = out["sqrt_s"]
         mot = self.motion
         rad = (mot.radial_cdf, mot.radial_guide) if not mot.at_rest else (mot.cdf, self._guide)
         dpos, dele = self._dedx
@@ -344,10 +357,9 @@ class BackgroundGenerator:
                 dpos.x0, dpos.h, out["vertex"], out["t0"], out["e"], out["p"], out["e_beam"],
                 sqrt_s, out["cos_theta_star"])
             n_prop, sig_sum, n_over = n_prop + k, sig_sum + s, n_over + o
-        pdg = (11, -11) if self.process == "bhabha" else (22, 22)
-        stats = GenStats(n=n, n_proposed=int(n_prop), sigma_sum=float(sig_sum),
-                         extra={"n_over_env": int(n_over)})
-        return _events(self.process, pdg, out, sqrt_s), stats
+        _label(out, self.process, (11, -11) if self.process == "bhabha" else (22, 22))
+        return GenStats(n=n, n_proposed=int(n_prop), sigma_sum=float(sig_sum),
+                        extra={"n_over_env": int(n_over)})
 
 
 # -- signal  --------------------------------------------------------------------------------------
@@ -398,10 +410,18 @@ class SignalGenerator:
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
         """``n`` unweighted signal events (with |cos theta*| < c_gen; multiply efficiencies by
         :attr:`fraction`)."""
+        return _generate(self, n, rng)
+
+    def generate_into(self, cols: dict[str, np.ndarray], a: int, b: int,
+                      rng: np.random.Generator) -> GenStats:
+        """The ``b - a`` events of :meth:`generate` written into rows a..b-1 of the chunk
+        columns ``cols`` (:func:`~x17scan.sim.events.empty_columns`; bunch 0, 1, ... from row
+        a; primary); returns their bookkeeping."""
         if self.motion.at_rest:
             raise ValueError("the signal needs electron motion or a beam spread: for electrons "
                              "at rest use the 'voigt' or 'atomic' model")
-        out = _outputs(n)
+        out = _rows(cols, a, b)
+        n = b - a
         dpos, dele = self._dedx
         state = _kernels.seed_state(rng)
         i = n_prop = n_over = 0
@@ -413,9 +433,10 @@ class SignalGenerator:
                 dele.f, dpos.x0, dpos.h, out["vertex"], out["t0"], out["e"], out["p"],
                 out["e_beam"], out["cos_theta_star"])
             n_prop, w_sum, n_over = n_prop + k, w_sum + s, n_over + o
-        stats = GenStats(n=n, n_proposed=int(n_prop), weight_sum=float(w_sum),
-                         extra={"n_over_env": int(n_over)})
-        return _events("signal", (11, -11), out, np.full(n, self.mass)), stats
+        out["sqrt_s"][:] = self.mass
+        _label(out, "signal", (11, -11))
+        return GenStats(n=n, n_proposed=int(n_prop), weight_sum=float(w_sum),
+                        extra={"n_over_env": int(n_over)})
 
     def rate_factor(self, stats: GenStats) -> float:
         """Line-shape normalisation of the generated events relative to the physics kernel

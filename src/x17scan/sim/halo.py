@@ -124,6 +124,15 @@ class HaloGenerator:
             "primary")}, "bunch": np.arange(n, dtype=np.int64)})
         return ev, GenStats(n=n, n_proposed=n)
 
+    def generate_into(self, cols: dict[str, np.ndarray], a: int, b: int,
+                      rng: np.random.Generator) -> GenStats:
+        """The events of :meth:`generate` (``b - a`` of them) copied into rows a..b-1 of the
+        chunk columns ``cols`` (:func:`~x17scan.sim.events.empty_columns`)."""
+        ev, stats = self.generate(b - a, rng)
+        for name, col in cols.items():
+            col[a:b] = getattr(ev, name)
+        return stats
+
     def _accidental(self, k: int, rng: np.random.Generator) -> TruthEvents:
         m, eb = self.model, self.beam.e_mean
         vertex = np.zeros((k, 3))

@@ -37,7 +37,7 @@ import numpy as np
 
 from x17scan.beam import ScanPlan, load_plan
 from x17scan.errors import InputError
-from x17scan.sim.events import TruthEvents
+from x17scan.sim.events import TruthEvents, empty_columns
 from x17scan.sim.target import BeamSetup
 
 OBS_CATEGORIES: tuple[str, ...] = ("ee", "gg", "other")
@@ -173,36 +173,48 @@ def add_pileup(events: TruthEvents, beam: BeamSetup, rates: tuple[tuple[str, flo
     Layout: the primaries first, then the pile-up interactions by process (in ``rates`` order)
     and by primary (:func:`x17scan.sim.detector.readout_groups` groups this layout without a
     sort)."""
+    draws = _draw_pileup(len(events), beam, rates, rng)
+    if not draws:
+        return events
     n = len(events)
+    cols = empty_columns(n + sum(own.size for _, own in draws))
+    for name, col in cols.items():
+        col[:n] = getattr(events, name)
+    _fill_pileup(cols, n, draws, beam, motion, rng)
+    return TruthEvents(**cols)
+
+
+def _draw_pileup(n: int, beam: BeamSetup, rates: tuple[tuple[str, float], ...],
+                 rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
+    """The pile-up interactions of ``n`` primaries (see :func:`add_pileup`): [(process, index
+    of the primary of each of its interactions)], processes without interactions left out.
+    Draws only the counts, so it can precede the generation of the primaries."""
     lam = sum(r for _, r in rates)
     if n == 0 or lam <= 0 or beam.positrons_per_bunch <= 0:
-        return events
+        return []
     others = rng.poisson(beam.positrons_per_bunch, size=n)
     k = rng.poisson(others * lam)
     total = int(k.sum())
     if total == 0:
-        return events
+        return []
     owners = np.repeat(np.arange(n), k)
-    names = [p for p, _ in rates]
     probs = np.array([r for _, r in rates]) / lam
-    which = rng.choice(len(names), size=total, p=probs)
-    parts, own = [], []
-    for i, name in enumerate(names):
-        sel = np.flatnonzero(which == i)
-        if sel.size == 0:
-            continue
+    which = rng.choice(len(rates), size=total, p=probs)
+    draws = [(name, owners[which == i]) for i, (name, _) in enumerate(rates)]
+    return [(name, own) for name, own in draws if own.size]
+
+
+def _fill_pileup(cols: dict[str, np.ndarray], n: int, draws: list[tuple[str, np.ndarray]],
+                 beam: BeamSetup, motion: str, rng: np.random.Generator) -> None:
+    """Generate the interactions of ``draws`` into the rows after the ``n`` primaries of the
+    chunk columns ``cols`` (bunch: their primary's; primary=False)."""
+    pos = n
+    for name, own in draws:
         gen = _generator(name, beam, motion, None, "vector")
-        ev, _ = gen.generate(sel.size, rng)
-        parts.append(ev)
-        own.append(owners[sel])
-    # one copy of every array into the final chunk (no intermediate pile-up chunk)
-    chunk = [events, *parts]
-    cols = {f: np.concatenate([getattr(c, f) for c in chunk]) for f in (
-        "process", "vertex", "t0", "pdg", "p", "e", "e_beam", "sqrt_s", "cos_theta_star")}
-    cols["bunch"] = np.concatenate([events.bunch, *(events.bunch[o] for o in own)])
-    cols["primary"] = np.zeros(n + total, bool)
-    cols["primary"][:n] = events.primary
-    return TruthEvents(**cols)
+        gen.generate_into(cols, pos, pos + own.size, rng)
+        cols["bunch"][pos:pos + own.size] = cols["bunch"][own]
+        pos += own.size
+    cols["primary"][n:] = False
 
 
 @lru_cache(maxsize=1)
@@ -239,12 +251,15 @@ def run_task(task: Task) -> dict[str, Any]:
     t_start = time.perf_counter()
     rng_gen, rng_pu, rng_det = (_child(task.seed, k) for k in range(3))
     gen = _generator(task.process, task.beam, task.motion, task.mass, task.spin)
-    events, stats = gen.generate(task.n, rng_gen)
-    events = TruthEvents(**{**{f: getattr(events, f) for f in (
-        "process", "vertex", "t0", "pdg", "p", "e", "e_beam", "sqrt_s", "cos_theta_star",
-        "primary")}, "bunch": np.arange(task.n, dtype=np.int64)})
-    if task.pileup_rates:
-        events = add_pileup(events, task.beam, task.pileup_rates, task.motion, rng_pu)
+    # the pile-up counts come from their own stream: drawn first, they size the chunk, and the
+    # primaries and their pile-up are generated straight into it (as add_pileup would lay it out)
+    draws = _draw_pileup(task.n, task.beam, task.pileup_rates, rng_pu)
+    cols = empty_columns(task.n + sum(own.size for _, own in draws))
+    stats = gen.generate_into(cols, 0, task.n, rng_gen)
+    cols["bunch"][:task.n] = np.arange(task.n, dtype=np.int64)
+    cols["primary"][:task.n] = True
+    _fill_pileup(cols, task.n, draws, task.beam, task.motion, rng_pu)
+    events = TruthEvents(**cols)
     t_gen = time.perf_counter()
     sel = reco_process(events, _detector(task.detector), _selection(task.selection),
                        task.e_nominal, rng_det)
