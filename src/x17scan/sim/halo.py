@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from x17scan.physics.constants import DIAMOND, ECAL_DISTANCE_RUN3, M_E, Target
-from x17scan.sim.events import PROCESS_CODES, TruthEvents
+from x17scan.sim.events import PROCESS_CODES, TruthEvents, empty_columns
 from x17scan.sim.generators import BackgroundGenerator, GenStats
 from x17scan.sim.target import BeamSetup, bunch_times
 
@@ -99,39 +99,43 @@ class HaloGenerator:
         self._gg = BackgroundGenerator("gg", thin, motion="free")
 
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
-        m = self.model
-        n_up = int(rng.binomial(n, m.f_upstream))
-        n_gg = int(rng.binomial(n_up, m.f_gg_upstream))
-        parts = []
-        for gen, k in ((self._bh, n_up - n_gg), (self._gg, n_gg)):
-            if k:
-                ev, _ = gen.generate(k, rng)
-                v = ev.vertex.copy()
-                v[:, 2] = rng.uniform(m.z_min, m.z_max, k)
-                v[:, :2] = rng.standard_normal((k, 2)) * m.sigma_r
-                parts.append(TruthEvents(
-                    process=np.full(k, PROCESS_CODES["halo"], np.int8), vertex=v, t0=ev.t0,
-                    bunch=ev.bunch, pdg=ev.pdg, p=ev.p, e=ev.e, e_beam=ev.e_beam,
-                    sqrt_s=ev.sqrt_s, cos_theta_star=ev.cos_theta_star))
-        k = n - n_up
-        if k:
-            parts.append(self._accidental(k, rng))
-        ev = TruthEvents.concatenate(parts)
-        order = rng.permutation(n)
-        ev = ev.take(order)
-        ev = TruthEvents(**{**{f: getattr(ev, f) for f in (
-            "process", "vertex", "t0", "pdg", "p", "e", "e_beam", "sqrt_s", "cos_theta_star",
-            "primary")}, "bunch": np.arange(n, dtype=np.int64)})
-        return ev, GenStats(n=n, n_proposed=n)
+        cols = empty_columns(n)
+        stats = self.generate_into(cols, 0, n, rng)
+        return TruthEvents(**cols), stats
 
     def generate_into(self, cols: dict[str, np.ndarray], a: int, b: int,
                       rng: np.random.Generator) -> GenStats:
-        """The events of :meth:`generate` (``b - a`` of them) copied into rows a..b-1 of the
-        chunk columns ``cols`` (:func:`~x17scan.sim.events.empty_columns`)."""
-        ev, stats = self.generate(b - a, rng)
-        for name, col in cols.items():
-            col[a:b] = getattr(ev, name)
-        return stats
+        """The ``b - a`` events of :meth:`generate` written into rows a..b-1 of the chunk
+        columns ``cols`` (:func:`~x17scan.sim.events.empty_columns`; bunch 0, 1, ... from row
+        a; primary)."""
+        m = self.model
+        n = b - a
+        n_up = int(rng.binomial(n, m.f_upstream))
+        n_gg = int(rng.binomial(n_up, m.f_gg_upstream))
+        # the parts in generation order (upstream Bhabha, upstream gamma gamma, accidental),
+        # then shuffled into the destination rows
+        tmp = empty_columns(n)
+        pos = 0
+        for gen, k in ((self._bh, n_up - n_gg), (self._gg, n_gg)):
+            if k:
+                gen.generate_into(tmp, pos, pos + k, rng)
+                v = tmp["vertex"][pos:pos + k]
+                v[:, 2] = rng.uniform(m.z_min, m.z_max, k)
+                v[:, :2] = rng.standard_normal((k, 2)) * m.sigma_r
+                pos += k
+        k = n - n_up
+        if k:
+            acc = self._accidental(k, rng)
+            for name, col in tmp.items():
+                col[pos:] = getattr(acc, name)
+        tmp["process"][:] = PROCESS_CODES["halo"]
+        order = rng.permutation(n)
+        for name, col in tmp.items():
+            if name not in ("bunch", "primary"):
+                np.take(col, order, axis=0, out=cols[name][a:b])
+        cols["bunch"][a:b] = np.arange(n, dtype=np.int64)
+        cols["primary"][a:b] = True
+        return GenStats(n=n, n_proposed=n)
 
     def _accidental(self, k: int, rng: np.random.Generator) -> TruthEvents:
         m, eb = self.model, self.beam.e_mean
