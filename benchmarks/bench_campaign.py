@@ -86,7 +86,7 @@ def main() -> None:
     if args.dask:
         from distributed import LocalCluster
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cl, \
+        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cl, \
                 DaskExecutor(cl.scheduler_address) as ex:
             run_tasks(global_task, tasks[:2], executor=ex, progress=False)  # warm the workers
             t3, q3, f3 = campaign(ex, tasks)

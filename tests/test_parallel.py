@@ -54,7 +54,7 @@ def test_dask_cluster_matches_serial():
     tasks = task_seeds(99, 12)
     serial = run_tasks(draw, tasks, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         with DaskExecutor(cluster.scheduler_address) as ex:
             assert ex.workers == 2
             assert run_tasks(draw, tasks, executor=ex, progress=False) == serial

@@ -140,7 +140,7 @@ def test_profile_identical_across_workers_and_dask(profile_ref, tmp_path):
 
     _analyze_in_process(PROFILE_ARGS, tmp_path / "w2", workers=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         _analyze_in_process(PROFILE_ARGS, tmp_path / "dask", scheduler=cluster.scheduler_address)
     ref = (profile_ref / "result.json").read_bytes()
     assert (tmp_path / "w2" / "result.json").read_bytes() == ref
