@@ -201,3 +201,57 @@ def test_run_task_chunk_matches_generate_then_add_pileup(small_plan, tmp_path):
         ref["reco_e1"] = sel.e1[ev.primary]
         for name, col in ref.items():
             np.testing.assert_array_equal(got[name].to_numpy(), col, err_msg=f"{proc} {name}")
+
+
+@pytest.mark.parametrize("mu,lam", [(4000.0, 1.67e-5), (4000.0, 1e-3), (50.0, 0.3),
+                                    (2000.0, 0.05)])
+def test_pileup_count_pmf_is_the_poisson_mixture(mu, lam):
+    """The Neyman type A recursion against a second method: the direct sum over the number O
+    of other positrons of Poisson(O; mu) Poisson(k; O lam); mean mu lam, variance
+    mu lam (1 + lam) (compound Poisson)."""
+    from scipy import stats
+
+    from x17scan.sim.pipeline import pileup_count_pmf
+
+    p = pileup_count_pmf(mu, lam)
+    k = np.arange(p.size)
+    o = np.arange(int(mu + 40 * math.sqrt(mu) + 50))
+    ref = (stats.poisson.pmf(o, mu)[:, None]
+           * stats.poisson.pmf(k[None, :], o[:, None] * lam)).sum(axis=0)
+    np.testing.assert_allclose(p, ref, rtol=1e-9, atol=1e-300)
+    assert math.isclose(p.sum(), 1.0, abs_tol=1e-12)
+    mean = (k * p).sum()
+    assert math.isclose(mean, mu * lam, rel_tol=1e-12)
+    assert math.isclose((k * k * p).sum() - mean**2, mu * lam * (1 + lam), rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("mu,lam", [(50.0, 0.02), (4000.0, 0.5)])
+def test_draw_pileup_counts_follow_the_mixture(mu, lam):
+    """Counts per primary from _draw_pileup (the table path, and the two-Poisson path used when
+    p_0 underflows: mu lam = 2000) against the mixture: chi2 on the count distribution and
+    the mean, with a fixed seed; the process split follows the rates."""
+    from scipy import stats
+
+    from x17scan.sim.pipeline import _draw_pileup, pileup_count_pmf
+
+    class Beam:
+        positrons_per_bunch = mu
+
+    rates = (("bhabha", 0.75 * lam), ("gg", 0.25 * lam))
+    n = 200_000 if mu * lam < 10 else 4000
+    draws = _draw_pileup(n, Beam, rates, np.random.default_rng(11))
+    owners = np.concatenate([own for _, own in draws])
+    counts = np.bincount(owners, minlength=n)
+    if mu * lam < 10:
+        p = pileup_count_pmf(mu, lam)
+        obs = np.bincount(counts, minlength=5)[:5]
+        exp = n * p[:5]
+        obs = np.append(obs, n - obs.sum())
+        exp = np.append(exp, n - exp.sum())
+        assert stats.chisquare(obs, exp).pvalue > 1e-3
+    else:
+        assert pileup_count_pmf(mu, lam).size == 0
+    sd = math.sqrt(mu * lam * (1 + lam) / n)
+    assert abs(counts.mean() - mu * lam) < 4 * sd
+    n_bh = sum(own.size for name, own in draws if name == "bhabha")
+    assert abs(n_bh / owners.size - 0.75) < 4 * math.sqrt(0.75 * 0.25 / owners.size)

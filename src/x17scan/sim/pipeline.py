@@ -184,20 +184,60 @@ def add_pileup(events: TruthEvents, beam: BeamSetup, rates: tuple[tuple[str, flo
     return TruthEvents(**cols)
 
 
+def pileup_count_pmf(mu: float, lam: float, tail: float = 1e-18) -> np.ndarray:
+    """P(k), k = 0, 1, ..., of the number of pile-up interactions in a primary's bunch (see
+    :func:`add_pileup`): the other positrons number O ~ Poisson(``mu``) and make
+    Poisson(O ``lam``) interactions, a Neyman type A distribution, generating function
+    G(z) = exp(mu (exp(lam (z - 1)) - 1)). From G' = G mu lam exp(lam (z - 1)):
+    p_0 = exp(mu (e^-lam - 1)), (k + 1) p_(k+1) = mu lam e^-lam sum_j lam^j/j! p_(k-j).
+    The table stops past the mean once p_k < ``tail``. Empty if p_0 underflows."""
+    p0 = math.exp(mu * math.expm1(-lam))
+    if not p0 > 1e-300:
+        return np.zeros(0)
+    mean = mu * lam
+    a = mu * lam * math.exp(-lam)
+    c = [1.0]  # lam^j / j!
+    p = [p0]
+    k = 0
+    while k < 10_000 and (k <= mean or p[-1] >= tail):
+        c.append(c[-1] * lam / (k + 1))
+        p.append(a / (k + 1) * math.fsum(c[j] * p[k - j] for j in range(k + 1)))
+        k += 1
+    return np.array(p)
+
+
+@lru_cache(maxsize=64)
+def _pileup_cdf(mu: float, lam: float) -> np.ndarray:
+    cdf = np.cumsum(pileup_count_pmf(mu, lam))
+    cdf.setflags(write=False)
+    return cdf
+
+
 def _draw_pileup(n: int, beam: BeamSetup, rates: tuple[tuple[str, float], ...],
                  rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
     """The pile-up interactions of ``n`` primaries (see :func:`add_pileup`): [(process, index
     of the primary of each of its interactions)], processes without interactions left out.
-    Draws only the counts, so it can precede the generation of the primaries."""
+    Draws only the counts, so it can precede the generation of the primaries.
+
+    The count of each primary is one inverse-CDF draw of :func:`pileup_count_pmf` (exact; a
+    uniform above the table's last CDF value, probability < 1e-17, takes its last count); for
+    an underflowing p_0 (hundreds of interactions per bunch) the two Poisson steps are drawn."""
     lam = sum(r for _, r in rates)
     if n == 0 or lam <= 0 or beam.positrons_per_bunch <= 0:
         return []
-    others = rng.poisson(beam.positrons_per_bunch, size=n)
-    k = rng.poisson(others * lam)
+    cdf = _pileup_cdf(float(beam.positrons_per_bunch), float(lam))
+    if cdf.size:
+        u = rng.random(n)
+        busy = np.flatnonzero(u >= cdf[0])  # most bunches hold no other interaction
+        k = np.minimum(np.searchsorted(cdf, u[busy], side="right"), cdf.size - 1)
+    else:
+        k = rng.poisson(rng.poisson(beam.positrons_per_bunch, size=n) * lam)
+        busy = np.flatnonzero(k)
+        k = k[busy]
     total = int(k.sum())
     if total == 0:
         return []
-    owners = np.repeat(np.arange(n), k)
+    owners = np.repeat(busy, k)
     probs = np.array([r for _, r in rates]) / lam
     which = rng.choice(len(rates), size=total, p=probs)
     draws = [(name, owners[which == i]) for i, (name, _) in enumerate(rates)]
