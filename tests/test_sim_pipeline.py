@@ -255,3 +255,29 @@ def test_draw_pileup_counts_follow_the_mixture(mu, lam):
     assert abs(counts.mean() - mu * lam) < 4 * sd
     n_bh = sum(own.size for name, own in draws if name == "bhabha")
     assert abs(n_bh / owners.size - 0.75) < 4 * math.sqrt(0.75 * 0.25 / owners.size)
+
+
+def test_draw_observed_counts_scatter_by_poisson_and_the_mc_error_of_b():
+    """The simulated counts fluctuate around a truth that differs from the table's MC B by B's
+    stated error: over many identical points, mean PoT sum(B) and variance
+    sum_c (PoT B_c + PoT^2 err_c^2) (analytic), per category and for their sum."""
+    from types import SimpleNamespace
+
+    from x17scan.sim.pipeline import PointResult, draw_observed
+
+    bkg = {"ee": 2e-6, "gg": 1e-6, "other": 5e-7}
+    err = {"ee": 4e-8, "gg": 3e-8, "other": 0.0}
+    pot = 1e10
+    pt = SimpleNamespace(pot=pot, pot_err=0.0)
+    pts = [PointResult(i, pt, bkg=dict(bkg), bkg_err=dict(err)) for i in range(4000)]
+    obs = draw_observed(None, SimOptions(), pts, np.random.SeedSequence(5))
+    n = {c: np.array([obs[i][c] for i in range(len(pts))]) for c in (*bkg, "2cl")}
+    var = {c: pot * bkg[c] + (pot * err[c]) ** 2 for c in bkg}
+    var["2cl"] = sum(var.values())
+    mean = dict(bkg, **{"2cl": sum(bkg.values())})
+    for c in n:
+        m = pot * mean[c]
+        assert abs(n[c].mean() - m) < 4 * math.sqrt(var[c] / len(pts)), c
+        # relative error of a sample variance: sqrt(2 / N) = 2.2 %
+        assert abs(n[c].var() / var[c] - 1) < 4 * math.sqrt(2 / len(pts)), c
+    assert var["ee"] > 8 * pot * bkg["ee"]  # the MC error dominates here: the test has teeth
