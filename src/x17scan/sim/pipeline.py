@@ -221,8 +221,9 @@ def _draw_pileup(n: int, beam: BeamSetup, rates: tuple[tuple[str, float], ...],
     of the primary of each of its interactions)], processes without interactions left out.
     Draws only the counts, so it can precede the generation of the primaries.
 
-    The count of each primary is one inverse-CDF draw of :func:`pileup_count_pmf` (exact; a
-    uniform above the table's last CDF value, probability < 1e-17, takes its last count); for
+    The count of each primary is one inverse-CDF draw of :func:`pileup_count_pmf` (exact up to
+    the double rounding of the CDF: a uniform above its last value, probability ~1e-16, takes
+    the table's last count); for
     an underflowing p_0 (hundreds of interactions per bunch) the two Poisson steps are drawn."""
     lam = sum(r for _, r in rates)
     if n == 0 or lam <= 0 or beam.positrons_per_bunch <= 0:
