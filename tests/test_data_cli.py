@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
+
+from test_bad_inputs import run_cli  # tests/ is on sys.path (pytest prepend import mode)
 
 from x17scan.data import load, read_table
 from x17scan.data.datasets import path_of
@@ -14,16 +14,7 @@ INPUTS = Path(__file__).parent / "data" / "padme-run3"
 
 
 def run(*args: str) -> tuple[int, str]:
-    from x17scan.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
-    return code, out.getvalue() + err.getvalue()
+    return run_cli(list(args))
 
 
 def test_list():

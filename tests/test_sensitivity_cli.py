@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import numpy as np
 import pytest
+from test_bad_inputs import run_cli  # tests/ is on sys.path (pytest prepend import mode)
 
 from x17scan.beam import load_plan
 from x17scan.stats.result import EXPECTED_KEYS, Result
@@ -23,24 +22,11 @@ pot_rel_err = 0.003
               (270.0, 272.0, 274.0, 276.0, 278.0, 280.0, 282.0, 284.0, 286.0, 288.0))
 
 
-def run(args):
-    from x17scan.cli import main
-
-    buf = io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-        try:
-            main(args)
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, buf.getvalue()
-
-
 def test_sensitivity_result_json(tmp_path):
     plan = tmp_path / "small.toml"
     plan.write_text(PLAN)
     out = tmp_path / "out"
-    code, text = run(["sensitivity", "--plan", str(plan), "--out", str(out),
+    code, text = run_cli(["sensitivity", "--plan", str(plan), "--out", str(out),
                       "--variations", "bes,offset", "--bes-values", "0.003",
                       "--mass-grid", "16.7:17.1:0.02",
                       "--lineshapes", "free,atomic", "--no-figures"])
@@ -70,7 +56,7 @@ def test_sensitivity_result_json(tmp_path):
 
 def test_plan_proposal_and_gain(tmp_path):
     out = tmp_path / "plan"
-    code, text = run(["plan", "--mass", "16.9", "--window", "16.75:17.05", "--budget", "1e11",
+    code, text = run_cli(["plan", "--mass", "16.9", "--window", "16.75:17.05", "--budget", "1e11",
                       "--max-points", "12", "--no-figures", "--out", str(out), "--name", "t"])
     assert code == 0, text
     assert "gain in expected local significance at 16.9 MeV" in text

@@ -2,13 +2,12 @@
 interruption, scan tables readable by the data layer, one-line CLI errors with nothing written,
 and the background-rate estimator against the tree-level cross section."""
 
-import contextlib
-import io
 import json
 import math
 
 import numpy as np
 import pytest
+from test_bad_inputs import run_cli  # tests/ is on sys.path (pytest prepend import mode)
 
 from x17scan.beam import load_plan
 from x17scan.data import read_table
@@ -145,20 +144,6 @@ def test_aggregate_ignores_sigma_tail(small_plan):
     assert pr1.bkg_err["2cl"] == pytest.approx(err, rel=1e-12)
 
 
-def _cli(*args):
-    """``x17scan.cli.main`` in-process: (exit code, stdout + stderr)."""
-    from x17scan.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return code, out.getvalue() + err.getvalue()
-
-
 @pytest.mark.parametrize(("args", "field"), [
     (["--plan", "nosuchplan"], "--plan"),
     (["--signal-mass", "25.0"], "--signal-mass"),
@@ -168,7 +153,7 @@ def _cli(*args):
 ])
 def test_cli_bad_input(args, field, tmp_path):
     out = tmp_path / "o"
-    code, text = _cli("simulate", "--out", str(out), *args)
+    code, text = run_cli(["simulate", "--out", str(out), *args])
     assert code == 2, text
     lines = [ln for ln in text.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in text
