@@ -144,7 +144,7 @@ def numpy_bhabha(n: int, gen, rng: np.random.Generator) -> dict:
     return out
 
 
-def two_poisson_pileup(n: int, beam, rates, rng: np.random.Generator) -> np.ndarray:
+def two_poisson_pileup(n: int, beam, rates, rng: np.random.Generator) -> list:
     """The previous draw of the pile-up counts: O ~ Poisson(positrons per bunch) other
     positrons per primary, then Poisson(O lambda) interactions, and the process of each."""
     lam = sum(r for _, r in rates)
