@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 
 from x17scan.errors import InputError
 from x17scan.sim.detector import DetectorConfig, Hits, Opt, parse_table
-from x17scan.sim.ecal import N_SIDE
+from x17scan.sim.ecal import N_CELLS, N_SIDE
 
 PADME_2022_CORRECTION = (0.925666, 2.31776e-4, -5.72621e-7, 6.22445e-10, -2.44014e-13)
 """Coefficients (E in MeV, ascending powers) of PadmeReco's cluster energy correction f(E) for
@@ -210,6 +210,8 @@ class Clusters:
 U = np.uint64
 """Array indices in the kernel go through U (uint64): numba adds a negative-index wraparound to
 every access with a signed index (see :mod:`x17scan.sim.detector`)."""
+_ROW = np.arange(N_CELLS, dtype=np.int64) // N_SIDE
+_COL = np.arange(N_CELLS, dtype=np.int64) % N_SIDE
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -253,10 +255,9 @@ def _cluster_kernel(offsets, crys, e, t, own, n_ro, cp, xpos, ypos, gbase, o_off
         for j in range(n):
             uj = U(j)
             ej = e[U(a + j)]
-            cj = crys[U(a + j)]
-            r = cj // N_SIDE
-            rows[uj] = r
-            cols[uj] = cj - r * N_SIDE
+            cj = U(crys[U(a + j)])
+            rows[uj] = _ROW[cj]
+            cols[uj] = _COL[cj]
             skip = ej < hit_thr
             used[uj] = skip
             if ej > seed_thr and not skip:
