@@ -11,7 +11,10 @@ the pipeline's own pieces (``x17scan.sim.pipeline``: generators, pile-up, ``reco
 2. baselines computed in this process: a naive per-event Python loop (Bhabha kinematics only:
    beam energy, inverse-CDF cos, exact boost) and the previous vectorised numpy implementation
    of the Bhabha generator (same physics as the kernel, reproduced below);
-3. the scan-point chain on 1 and 2 worker processes (pool started and warmed before timing);
+3. the scan-point chain on 1 and 2 worker processes (pool started and warmed before timing),
+   1e6 events per process (3.1e6 in all, ~3 s on 2 workers): with 50k-event tasks the last
+   task of a short run leaves a worker idle for a sizeable part of it (300k per process, 19
+   tasks: 5-10 % lower and noisier figures), which a long simulation amortises;
 4. the peak resident memory of whole ``simulate`` runs of increasing length in fresh
    processes, with the linear extrapolation to 1e8 events, and their end-to-end rates
    (worker start-up, plan checks and aggregation included).
@@ -375,7 +378,7 @@ def main() -> None:
           f"CPU-bound rate {1 / chain:.2f} M events/s per core = {2 / chain:.2f} M events/s on "
           f"2 free cores")
     print(f"# scan-point chain on worker processes (warm pools), {load()}")
-    nw = 60_000 if quick else 300_000
+    nw = 60_000 if quick else 1_000_000
     for w in (1, 2):
         rate, cpu, events, ld = bench_workers(nw, 25_000 if quick else 50_000, w)
         print(f"{w} worker(s): {rate:12,.0f} events/s wall, {cpu:.3f} CPU us/event "
