@@ -100,15 +100,20 @@ def _expected_deposit(cfg, energy, x, y):
     return np.where(block & g.mask.ravel(), out, 0.0)
 
 
+EXACT9 = EXACT.replace(shower=dataclasses.replace(EXACT.shower, block=9))
+"""As EXACT with 9 x 9 blocks: 81 cells, more than the kernel's 64-cell bit mask holds."""
+
+
+@pytest.mark.parametrize("cfg", [EXACT, EXACT9], ids=["block5", "block9"])
 @pytest.mark.parametrize("x,y", [(150.0, 37.0), (-80.3, 140.9), (58.0, 3.0), (290.0, 40.0),
                                  (0.0, 0.0)])
-def test_deposits_are_profile_integrals(x, y):
+def test_deposits_are_profile_integrals(x, y, cfg):
     """Sharing, depth, hole and outer-edge leakage against the analytic profile."""
     energy = 180.0
-    h = respond(particles_at(energy, x, y), EXACT, 1)
+    h = respond(particles_at(energy, x, y), cfg, 1)
     got = np.zeros(N_SIDE * N_SIDE)
     np.add.at(got, h.crystal, h.energy)
-    exp = _expected_deposit(EXACT, energy, x, y)
+    exp = _expected_deposit(cfg, energy, x, y)
     # bilinear interpolation of the 32 x 32 sharing table: 1e-3 of the energy
     assert np.abs(got - exp).max() < 1e-3 * energy
     assert got.sum() == pytest.approx(exp.sum(), abs=1e-3 * energy)
@@ -127,14 +132,15 @@ def test_hole_and_edge_leak():
     assert sums[2] > 0.97
 
 
-def test_pileup_merging_within_5ns():
+@pytest.mark.parametrize("cfg", [EXACT, EXACT9], ids=["block5", "block9"])
+def test_pileup_merging_within_5ns(cfg):
     """Two interactions of one bunch in the same crystals: merged within 5 ns with
     energy-weighted time, kept apart beyond (PadmeMC ECalDigitizer)."""
     for dt, merged in ((2.0, True), (20.0, False)):
         ev = particles_at([150.0, 100.0], [160.0, 160.0], [20.0, 20.0], t0=[0.0, dt],
                           bunch=[7, 7])
-        h = respond(ev, EXACT, 1)
-        single = [respond(particles_at(e, 160.0, 20.0, t0=t), EXACT, 1)
+        h = respond(ev, cfg, 1)
+        single = [respond(particles_at(e, 160.0, 20.0, t0=t), cfg, 1)
                   for e, t in ((150.0, 0.0), (100.0, dt))]
         assert len(h) == 1 and list(h.readout_of_event) == [0, 0] and list(h.bunch) == [7]
         n_single = len(single[0].energy)

@@ -37,6 +37,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros  # LLVM cttz, for bit-mask loops
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
@@ -562,7 +563,7 @@ def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, valid, table
     p_t = np.empty(npart)
     p_ev = np.empty(npart, np.int64)
     dep = np.empty(kk)
-    sel = np.empty(kk, np.uint64)
+    n_words = (kk + 63) // 64
     coff = np.empty(kk, np.int64)  # crystal id of block cell q relative to the block's corner
     for q in range(kk):
         coff[q] = (q // k) * N_SIDE + q % k
@@ -702,60 +703,59 @@ def _respond_kernel(g0, g1, order, grp, vertex, t0, pdg, p, e, prm, valid, table
             for q in range(ukk):
                 dep[q] = (w00 * table[u00 + q] + w10 * table[u10 + q]
                           + w01 * table[u01 + q] + w11 * table[u11 + q])
-            # the cells with a crystal (and, alone, above threshold), in block order, selected
-            # without branches
+            # the cells with a crystal (and, alone, above threshold), in block order: a bit mask
+            # per 64 cells built without branches (LLVM vectorises it), then its set bits
             uvb = U(((iy + h + 1) * vw + ix + h + 1) * kk)
             cbase = (iy - h) * N_SIDE + ix - h
             thit = p_t[ui]
             ev = p_ev[ui]
-            nq = 0
-            if alone:
-                for q in range(ukk):
+            tq = thr if alone else -math.inf
+            for wd in range(n_words):
+                q0 = U(wd * 64)
+                q1 = min(q0 + U(64), ukk)
+                mask = U(0)
+                for q in range(q0, q1):
                     dq = dep[q]
-                    sel[U(nq)] = q
-                    nq += (valid[uvb + q] != 0) & (dq >= thr) & (dq > 0.0)
-                for r in range(nq):
-                    q = sel[U(r)]
-                    s, z = _splitmix(s)
-                    up = U(pos)
-                    h_crys[up] = cbase + coff[q]
-                    h_e[up] = dep[q]
-                    h_t[up] = thit + tres * normtab[z >> _SNORM]
-                    h_own[up] = ev
-                    pos += 1
-                continue
-            for q in range(ukk):
-                sel[U(nq)] = q
-                nq += (valid[uvb + q] != 0) & (dep[q] > 0.0)
-            for r in range(nq):
-                q = sel[U(r)]
-                cid = cbase + coff[q]
-                ucid = U(cid)
-                dq = dep[q]
-                # deposits in one crystal within the merge window make one hit
-                j = head[ucid]
-                while j >= 0:
-                    uj = U(j)
-                    if abs(thit - d_t[uj]) < merge:
-                        d_e[uj] += dq
-                        d_et[uj] += dq * thit
-                        d_t[uj] = d_et[uj] / d_e[uj]
-                        if dq > d_owne[uj]:
-                            d_owne[uj] = dq
-                            d_own[uj] = ev
-                        break
-                    j = d_next[uj]
-                if j < 0:
-                    un = U(nd)
-                    d_crys[un] = cid
-                    d_e[un] = dq
-                    d_et[un] = dq * thit
-                    d_t[un] = thit
-                    d_own[un] = ev
-                    d_owne[un] = dq
-                    d_next[un] = head[ucid]
-                    head[ucid] = nd
-                    nd += 1
+                    mask |= U((valid[uvb + q] != 0) & (dq >= tq) & (dq > 0.0)) << (q - q0)
+                while mask != U(0):
+                    q = q0 + U(trailing_zeros(mask))
+                    mask &= mask - U(1)
+                    dq = dep[q]
+                    cid = cbase + coff[q]
+                    if alone:
+                        s, z = _splitmix(s)
+                        up = U(pos)
+                        h_crys[up] = cid
+                        h_e[up] = dq
+                        h_t[up] = thit + tres * normtab[z >> _SNORM]
+                        h_own[up] = ev
+                        pos += 1
+                        continue
+                    # deposits in one crystal within the merge window make one hit
+                    ucid = U(cid)
+                    j = head[ucid]
+                    while j >= 0:
+                        uj = U(j)
+                        if abs(thit - d_t[uj]) < merge:
+                            d_e[uj] += dq
+                            d_et[uj] += dq * thit
+                            d_t[uj] = d_et[uj] / d_e[uj]
+                            if dq > d_owne[uj]:
+                                d_owne[uj] = dq
+                                d_own[uj] = ev
+                            break
+                        j = d_next[uj]
+                    if j < 0:
+                        un = U(nd)
+                        d_crys[un] = cid
+                        d_e[un] = dq
+                        d_et[un] = dq * thit
+                        d_t[un] = thit
+                        d_own[un] = ev
+                        d_owne[un] = dq
+                        d_next[un] = head[ucid]
+                        head[ucid] = nd
+                        nd += 1
         # --- merged hits: time jitter, readout threshold, reset of the per-crystal chains
         for j in range(nd):
             uj = U(j)
