@@ -102,11 +102,10 @@ def _table(model: str) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArra
     norm = the factor by which the raw J/Z was divided."""
     grid = np.linspace(0.0, PZ_MAX, round(PZ_MAX / _STEP) + 1)
     if model == "hf":
-        import xraylib  # the maintained library, scalar API
+        import xraylib_np  # the maintained library's array API (same C function per point)
 
         # the last table point is PZ_MAX itself (xraylib refuses to extrapolate beyond it)
-        j = np.fromiter((xraylib.ComptonProfile(_Z, float(p)) for p in grid), float,
-                        count=grid.size) / _Z
+        j = xraylib_np.ComptonProfile(np.array([_Z]), grid)[0] / _Z
     else:
         j = _sto_atom(grid)
     c = np.concatenate(([0.0], np.cumsum(0.5 * (j[1:] + j[:-1]) * _STEP)))
