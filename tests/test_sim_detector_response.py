@@ -16,7 +16,7 @@ import pytest
 from x17scan.physics.constants import C_MM_PER_NS
 from x17scan.reco import ClusterParams, cluster, reconstruct
 from x17scan.reco.toys import particles_at
-from x17scan.sim.detector import DetectorConfig, _uniform_kernel, respond, uniform_reference
+from x17scan.sim.detector import DetectorConfig, _cttz, _uniform_kernel, respond, uniform_reference
 from x17scan.sim.ecal import N_SIDE
 
 CFG = DetectorConfig.default_run3()
@@ -218,3 +218,20 @@ def test_survey_offset_option():
         k = cl.offsets[:-1][one]
         x_true = ev.p[one, 0, 0] / ev.p[one, 0, 2] * c.ecal.z_front
         assert abs(np.mean(cl.x[k] - x_true)) < 0.3  # mm
+
+
+def test_trailing_zero_count_of_the_kernels():
+    """The bit-mask loops' lowest-set-bit index against Python's integer arithmetic."""
+    import numba
+
+    @numba.njit
+    def cttz(x):
+        return _cttz(x)
+
+    rng = np.random.default_rng(5)
+    values = [1, 2, 3, 8, 1 << 31, 1 << 32, 1 << 63, (1 << 63) | 6]
+    high = rng.integers(0, 2**63, 50, dtype=np.uint64)
+    low = rng.integers(0, 64, 50)
+    values += [int(v) | 1 << int(b) for v, b in zip(high, low, strict=True)]
+    for v in values:
+        assert cttz(np.uint64(v)) == (v & -v).bit_length() - 1
