@@ -55,6 +55,21 @@ def test_tables_and_files(serial):
     assert np.isnan(nt.get("rate_bhabha", np.nan))
 
 
+def test_summary_counts_belong_to_the_simulated_pot(small_plan, tmp_path):
+    """With --pot-fraction the summary's PoT (which the studies divide the counts by) is the
+    simulated one, as in the scan table: the plan's PoT and PoT error times the fraction."""
+    import dataclasses
+
+    res = simulate(dataclasses.replace(OPTS, pot_fraction=0.25, write_events="none"), tmp_path,
+                   plan=small_plan, progress=False)
+    t = read_table(tmp_path / "scan_table.parquet")
+    for pt in small_plan.points:
+        row = res.summary[res.summary.label == pt.label].iloc[0]
+        assert row.pot == pytest.approx(0.25 * pt.pot, rel=1e-12)
+        assert row.pot_err == pytest.approx(0.25 * pt.pot_err, rel=1e-12)
+    assert np.asarray(t.pot)[0] == res.summary[res.summary.label == "P09"].iloc[0].pot
+
+
 def test_bit_identical_two_workers(serial, small_plan, tmp_path):
     res1, _out1 = serial
     res2 = simulate(OPTS, tmp_path, plan=small_plan, workers=2, progress=False)
@@ -244,8 +259,8 @@ def test_draw_pileup_counts_follow_the_mixture(mu, lam):
 
 def test_draw_observed_counts_scatter_by_poisson_and_the_mc_error_of_b():
     """The simulated counts fluctuate around a truth that differs from the table's MC B by B's
-    stated error: over many identical points, mean PoT sum(B) and variance
-    sum_c (PoT B_c + PoT^2 err_c^2) (analytic), per category and for their sum."""
+    stated error: over many points of distinct configurations with the same B, mean PoT sum(B)
+    and variance sum_c (PoT B_c + PoT^2 err_c^2) (analytic), per category and for their sum."""
     from types import SimpleNamespace
 
     from x17scan.sim.pipeline import PointResult, draw_observed
@@ -253,8 +268,9 @@ def test_draw_observed_counts_scatter_by_poisson_and_the_mc_error_of_b():
     bkg = {"ee": 2e-6, "gg": 1e-6, "other": 5e-7}
     err = {"ee": 4e-8, "gg": 3e-8, "other": 0.0}
     pot = 1e10
-    pt = SimpleNamespace(pot=pot, pot_err=0.0)
-    pts = [PointResult(i, pt, bkg=dict(bkg), bkg_err=dict(err)) for i in range(4000)]
+    pts = [PointResult(i, SimpleNamespace(pot=pot, pot_err=0.0, e_beam=200.0 + 0.01 * i,
+                                          has_target=True), bkg=dict(bkg), bkg_err=dict(err))
+           for i in range(4000)]
     obs = draw_observed(None, SimOptions(), pts, np.random.SeedSequence(5))
     n = {c: np.array([obs[i][c] for i in range(len(pts))]) for c in (*bkg, "2cl")}
     var = {c: pot * bkg[c] + (pot * err[c]) ** 2 for c in bkg}
@@ -266,3 +282,38 @@ def test_draw_observed_counts_scatter_by_poisson_and_the_mc_error_of_b():
         # relative error of a sample variance: sqrt(2 / N) = 2.2 %
         assert abs(n[c].var() / var[c] - 1) < 4 * math.sqrt(2 / len(pts)), c
     assert var["ee"] > 8 * pot * bkg["ee"]  # the MC error dominates here: the test has teeth
+
+
+def test_draw_observed_repeated_runs_share_one_truth():
+    """Runs of one configuration (same beam energy and target) differ only by Poisson: within
+    a group of K runs the counts' variance is PoT T, not PoT T + (PoT err)^2; the truth T is drawn
+    around the inverse-variance mean of the runs' MC estimates with its error s, so the group
+    means vary by PoT B/K + (PoT s)^2 (analytic, 800 groups of 5)."""
+    from types import SimpleNamespace
+
+    from x17scan.sim.pipeline import PointResult, draw_observed
+
+    pot, k, n_groups = 1e10, 5, 800
+    b_k = 2e-6 * np.array([0.98, 0.99, 1.0, 1.01, 1.02])  # the runs' MC estimates
+    e_k = np.array([3e-8, 4e-8, 4e-8, 5e-8, 4e-8])
+    w = 1 / e_k**2
+    b_pool, s_pool = np.sum(w * b_k) / np.sum(w), 1 / math.sqrt(np.sum(w))
+    pts = []
+    for g in range(n_groups):
+        for j in range(k):
+            pt = SimpleNamespace(pot=pot, pot_err=0.0, e_beam=300.0 + g, has_target=True)
+            pts.append(PointResult(len(pts), pt, bkg={"ee": b_k[j], "gg": 0.0, "other": 0.0},
+                                   bkg_err={"ee": e_k[j], "gg": 0.0, "other": 0.0}))
+    obs = draw_observed(None, SimOptions(), pts, np.random.SeedSequence(11))
+    n = np.array([obs[i]["ee"] for i in range(len(pts))]).reshape(n_groups, k)
+    poisson = pot * b_pool
+    within = n.var(axis=1, ddof=1).mean()
+    # mean of n_groups sample variances of k Poisson counts: relative error sqrt(2/(k-1)/G)
+    assert abs(within / poisson - 1) < 4 * math.sqrt(2 / (k - 1) / n_groups)
+    across = n.mean(axis=1).var(ddof=1)
+    expected = poisson / k + (pot * s_pool) ** 2
+    assert abs(across / expected - 1) < 4 * math.sqrt(2 / (n_groups - 1))
+    assert abs(n.mean() - poisson) < 4 * math.sqrt(expected / n_groups)
+    # teeth: independent truths per run would add (PoT err_k)^2 >= 4 x Poisson to the within
+    # variance; a truth fixed at the pooled mean would take (PoT s)^2 ~ 7 x Poisson/K from across
+    assert (pot * e_k.min()) ** 2 > 4 * poisson and (pot * s_pool) ** 2 > 5 * poisson / k

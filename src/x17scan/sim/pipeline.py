@@ -18,7 +18,11 @@ Per point and observable (two-cluster "2cl", ETag-tagged "ee", "gg"):
   generation window, exact), binomial error;
 * n_obs = Poisson(PoT_true x (B_true + yield x eps_inj)) in each disjoint category (ee, gg,
   other two-cluster), B_true = max(B + N(0, B_err), 0) (the truth behind the counts differs from
-  the table's MC estimate B by its stated error; eps_inj comes from MC events of its own),
+  the table's MC estimate B by its stated error; eps_inj comes from MC events of its own);
+  points of one configuration (same beam energy, with or without target: the repeated
+  402.5 MeV runs) share one truth, drawn around the inverse-variance mean of their MC estimates
+  with its error, so that their counts differ only by Poisson and PoT fluctuations, as for
+  repeated runs in data, while each estimate still differs from the truth by its own error;
   PoT_true = PoT_sim (1 + N(0, pot_err/pot)) with PoT_sim = ``pot_fraction`` x
   the plan's PoT; the signal yield is ``lineshape.yield_per_pot`` corrected for the positron's
   energy loss in the target as measured by the generator (:func:`signal_rate`).
@@ -650,13 +654,37 @@ def aggregate(plan: ScanPlan, options: SimOptions, tasks: list[Task],
     return out
 
 
+def _configuration(point) -> tuple[float, bool]:
+    """What makes two plan points the same physics: beam energy (MeV) and target."""
+    return float(point.e_beam), bool(point.has_target)
+
+
+def _pooled(values: list[float], errors: list[float]) -> tuple[float, float]:
+    """Combined estimate and error of independent MC estimates of one quantity: the
+    inverse-variance mean (the plain mean if an error is 0); a single estimate as it is."""
+    if len(values) == 1:
+        return values[0], errors[0]
+    v, e = np.asarray(values), np.asarray(errors)
+    if np.all(e > 0):
+        w = 1.0 / e**2
+        return float(np.sum(w * v) / np.sum(w)), float(1.0 / math.sqrt(np.sum(w)))
+    return float(v.mean()), float(math.sqrt(np.sum(e**2)) / v.size)
+
+
 def draw_observed(plan: ScanPlan, options: SimOptions, points: list[PointResult],
                   seed: np.random.SeedSequence) -> dict[int, dict[str, float]]:
     """n_obs per point and observable for the simulated PoT (see the module docstring)."""
     rng = np.random.Generator(np.random.PCG64(seed))
+    groups: dict[tuple[float, bool], list[PointResult]] = {}
+    for pr in points:
+        groups.setdefault(_configuration(pr.point), []).append(pr)
+    truth = {(key, c): _pooled([m.bkg[c] for m in grp], [m.bkg_err.get(c, 0.0) for m in grp])
+             for key, grp in groups.items() for c in OBS_CATEGORIES}
+    first_z: dict[tuple, float] = {}
     obs = {}
     for pr in points:
         pt = pr.point
+        key = _configuration(pt)
         pot = pt.pot * options.pot_fraction
         rel = pt.pot_err / pt.pot
         pot_true = pot * max(1.0 + rel * rng.standard_normal(), 0.5)
@@ -664,8 +692,11 @@ def draw_observed(plan: ScanPlan, options: SimOptions, points: list[PointResult]
         for c in OBS_CATEGORIES:
             # the truth behind the counts differs from the table's MC estimate B by B's own
             # stated MC error, as for real data (drawing from B itself would make the scan
-            # flatter than the table's errors say: B-only deviance ~ 0.6 ndf)
-            b_true = max(pr.bkg[c] + pr.bkg_err.get(c, 0.0) * rng.standard_normal(), 0.0)
+            # flatter than the table's errors say: B-only deviance ~ 0.6 ndf). Every point
+            # draws its deviate, so the streams of the others do not depend on the grouping
+            z = first_z.setdefault((key, c), rng.standard_normal())
+            b, b_err = truth[key, c]
+            b_true = max(b + b_err * z, 0.0)
             n[c] = float(rng.poisson(pot_true * (b_true + pr.sig.get(c, 0.0))))
         n["2cl"] = n["ee"] + n["gg"] + n["other"]
         n["pot"] = pot
@@ -721,7 +752,10 @@ def summary_frame(points: list[PointResult], obs: dict[int, dict[str, float]]):
     for pr in points:
         pt = pr.point
         r = {"index": pr.index, "label": pt.label, "kind": pt.kind, "run": pt.run,
-             "period": pt.period, "e_beam": pt.e_beam, "sqrt_s": pt.sqrt_s, "pot": pt.pot,
+             "period": pt.period, "e_beam": pt.e_beam, "sqrt_s": pt.sqrt_s,
+             # the simulated PoT (pot_fraction x the plan's), to which nobs_* belong
+             "pot": obs.get(pr.index, {}).get("pot", pt.pot),
+             "pot_err": obs.get(pr.index, {}).get("pot_err", pt.pot_err),
              "signal_yield": pr.signal_yield, "k_eff": pr.k_eff,
              "window_fraction": pr.window_fraction, **pr.diag}
         for proc, rate in pr.rates.items():

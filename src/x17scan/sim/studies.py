@@ -54,6 +54,16 @@ def constant_fit(y: np.ndarray, err: np.ndarray) -> dict[str, float]:
             "rms_rel": float(np.std(y) / m)}
 
 
+def _rel_err(rows, n_b: int = 0) -> np.ndarray:
+    """Relative error of N_2cl/PoT per row of a simulation summary: Poisson, the PoT
+    measurement and ``n_b`` times the relative MC variance of B. n_b = 1 for N_2cl/(PoT B) (the
+    simulated truth differs from B by B's error); n_b = 2 for N_2cl/PoT against a smooth curve
+    of independent points (B itself differs from the smooth expectation by its error, and the
+    truth from B); n_b = 0 between runs of one configuration (they share one truth)."""
+    rel2 = 1.0 / rows.nobs_2cl.to_numpy() + (rows.pot_err.to_numpy() / rows.pot.to_numpy())**2
+    return np.sqrt(rel2 + n_b * (rows.bkg_err_2cl.to_numpy() / rows.bkg_2cl.to_numpy())**2)
+
+
 def linear_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> dict[str, Any]:
     """Weighted straight line y = a + b (x - mean x): parameters, chi^2, ndf, p-value and the
     relative RMS of the residuals."""
@@ -94,12 +104,12 @@ def offres(options, out: str | Path, *, workers: int = 1, scheduler: str | None 
 
     over = s[s.kind == "over"].sort_values("run")
     y = over.nobs_2cl.to_numpy() / over.pot.to_numpy()
-    e = np.sqrt(over.nobs_2cl.to_numpy()) / over.pot.to_numpy()
+    e = y * _rel_err(over)
     doc["over"] = {"runs": over.run.tolist(), "n_over_pot": y.tolist(), "err": e.tolist(),
                    "fit": constant_fit(y, e)}
     below = s[s.kind == "below"].sort_values("sqrt_s")
     yb = below.nobs_2cl.to_numpy() / below.pot.to_numpy()
-    eb = np.sqrt(below.nobs_2cl.to_numpy()) / below.pot.to_numpy()
+    eb = yb * _rel_err(below, n_b=2)
     doc["below"] = {"sqrt_s": below.sqrt_s.tolist(), "n_over_pot": yb.tolist(),
                     "err": eb.tolist(), "fit": linear_fit(below.sqrt_s.to_numpy(), yb, eb)}
     nt = s[s.kind == "no-target"]
@@ -242,7 +252,7 @@ def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
                                  gridspec_kw={"width_ratios": [3, 2], "wspace": 0.05})
     below = s[s.kind == "below"].sort_values("sqrt_s")
     rb = below.nobs_2cl / (below.pot * below.bkg_2cl)
-    eb = np.sqrt(below.nobs_2cl) / (below.pot * below.bkg_2cl)
+    eb = rb * _rel_err(below, n_b=1)
     cb = constant_fit(rb.to_numpy(), eb.to_numpy())
     a1.errorbar(below.sqrt_s, rb, eb, fmt="o", ms=7, color="tab:blue", label="below resonance")
     a1.axhline(cb["mean"], color="tab:blue", lw=1.5,
@@ -253,7 +263,7 @@ def _offres_figures(res, doc: dict[str, Any], out: Path) -> list[str]:
     a1.legend(loc="upper left", fontsize=13)
     over = s[s.kind == "over"].sort_values("run")
     ro = over.nobs_2cl / (over.pot * over.bkg_2cl)
-    eo = np.sqrt(over.nobs_2cl) / (over.pot * over.bkg_2cl)
+    eo = ro * _rel_err(over, n_b=1)
     co = constant_fit(ro.to_numpy(), eo.to_numpy())
     runs = np.arange(1, len(over) + 1)
     a2.errorbar(runs, ro, eo, fmt="s", ms=7, color="tab:orange",
