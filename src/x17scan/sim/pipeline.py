@@ -751,11 +751,11 @@ def summary_frame(points: list[PointResult], obs: dict[int, dict[str, float]]):
     recs = []
     for pr in points:
         pt = pr.point
+        o = obs.get(pr.index, {})
         r = {"index": pr.index, "label": pt.label, "kind": pt.kind, "run": pt.run,
              "period": pt.period, "e_beam": pt.e_beam, "sqrt_s": pt.sqrt_s,
              # the simulated PoT (pot_fraction x the plan's), to which nobs_* belong
-             "pot": obs.get(pr.index, {}).get("pot", pt.pot),
-             "pot_err": obs.get(pr.index, {}).get("pot_err", pt.pot_err),
+             "pot": o.get("pot", pt.pot), "pot_err": o.get("pot_err", pt.pot_err),
              "signal_yield": pr.signal_yield, "k_eff": pr.k_eff,
              "window_fraction": pr.window_fraction, **pr.diag}
         for proc, rate in pr.rates.items():
@@ -774,7 +774,7 @@ def summary_frame(points: list[PointResult], obs: dict[int, dict[str, float]]):
             r[f"eff_{c}"] = pr.eff.get(c, np.nan)
             r[f"eff_err_{c}"] = pr.eff_err.get(c, np.nan)
             r[f"sig_{c}"] = pr.sig.get(c, 0.0)
-            r[f"nobs_{c}"] = obs.get(pr.index, {}).get(c, np.nan)
+            r[f"nobs_{c}"] = o.get(c, np.nan)
         recs.append(r)
     return pd.DataFrame.from_records(recs)
 
