@@ -21,6 +21,7 @@ A/B run of both versions in both orders, and check that the outputs are bit-iden
 
 from __future__ import annotations
 
+import bisect
 import collections
 import ctypes
 import os
@@ -81,8 +82,11 @@ def _child(seconds: float, ready: Path, dump: Path) -> None:
             regions.append((lo, hi))
     kernels = _kernels()
     with open(f"/tmp/perf-{os.getpid()}.map", "w") as fh:
-        for addr, name in kernels:
+        # several kernels can share one executable region: each one ends where the next begins
+        for i, (addr, name) in enumerate(kernels):
             hi = next((h for lo, h in regions if lo <= addr < h), addr + 4096)
+            if i + 1 < len(kernels) and addr < kernels[i + 1][0] < hi:
+                hi = kernels[i + 1][0]
             fh.write(f"{addr:x} {hi - addr:x} {name}\n")
     ready.write_text(str(os.getpid()))
     t0 = time.time()
@@ -118,35 +122,43 @@ def main() -> int:
             text=True).stdout.split()]
         dsos = subprocess.run(["perf", "report", "-i", str(data), "--sort", "dso", "--stdio"],
                               capture_output=True, text=True).stdout
-        names = {}
+        spans = []  # (start, end, name) of each kernel, from the perf map
         for line in Path(f"/tmp/perf-{pid}.map").read_text().splitlines():
-            a, _, n = line.split(maxsplit=2)
-            names[int(a, 16)] = n
+            a, size, n = line.split(maxsplit=2)
+            spans.append((int(a, 16), int(a, 16) + int(size, 16), n))
+        spans.sort()
         regions = {int(f.stem, 16): f.stat().st_size for f in dump.glob("*.bin")}
-        per = collections.defaultdict(collections.Counter)
+        per = collections.defaultdict(collections.Counter)  # kernel name -> ip -> samples
         for ip in ips:
-            for lo, size in regions.items():
-                if lo <= ip < lo + size:
-                    per[lo][ip] += 1
-                    break
+            k = bisect.bisect_right(spans, (ip, float("inf"), "")) - 1
+            if k >= 0 and ip < spans[k][1]:
+                per[spans[k][2]][ip] += 1
+            elif any(lo <= ip < lo + size for lo, size in regions.items()):
+                per["(JIT code outside the named kernels)"][ip] += 1
         total = len(ips)
         print(f"{total} samples over {seconds:g} s of the P09 task mix")
         print("# per shared object (JIT = the numba kernels)")
         print("\n".join([x for x in dsos.splitlines() if x.strip() and not x.startswith("#")][:8]))
+        syms = subprocess.run(["perf", "report", "-i", str(data), "--sort", "dso,symbol",
+                               "--stdio"], capture_output=True, text=True).stdout
+        print("# hottest functions outside the kernels (libm's log, numpy, Python)")
+        print("\n".join([x for x in syms.splitlines() if x.strip() and not x.startswith("#")
+                         and "[JIT]" not in x][:10]))
         print("# per kernel")
-        for lo, c in sorted(per.items(), key=lambda kv: -sum(kv[1].values())):
-            name = next((n for a, n in names.items() if lo <= a < lo + regions[lo]), hex(lo))
+        for name, c in sorted(per.items(), key=lambda kv: -sum(kv[1].values())):
             print(f"{100 * sum(c.values()) / total:6.1f} %  {name}")
         if annotate:
-            hit = [a for a, n in names.items() if n.endswith("." + annotate)]
+            hit = [(a, e, n) for a, e, n in spans if n.endswith("." + annotate)]
             if not hit:
                 print(f"no kernel named {annotate}", file=sys.stderr)
                 return 1
-            lo = next(r for r in regions if r <= hit[0] < r + regions[r])
+            start, _, name = hit[0]
+            lo = next(r for r in regions if r <= start < r + regions[r])
             dis = subprocess.run(["objdump", "-D", "-b", "binary", "-mi386:x86-64",
                                   f"--adjust-vma={lo:#x}", str(dump / f"{lo:x}.bin")],
                                  capture_output=True, text=True).stdout
-            c = per[lo]
+            c = per[name]
+            lo = start
             n = sum(c.values()) or 1
             blocks = collections.Counter()
             for ip, k in c.items():
