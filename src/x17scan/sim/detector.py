@@ -2,7 +2,8 @@
 
 :func:`respond` turns :class:`~x17scan.sim.events.TruthEvents` into :class:`Hits`:
 
-* every e+-/photon travels on a straight line from its vertex (dipole off in Run III);
+* every e+-/photon travels on a straight line from its vertex (dipole off in Run III; with a
+  ``[magnet]`` field the e+- lines are those of :func:`x17scan.sim.magnet.bend`);
 * the ETag (upstream) fires for charged particles with probability ``etag.efficiency``, for
   photons only after a conversion (``etag.photon_conversion``);
 * in the ECal the particle's energy (kinetic + 2 m_e for e+, kinetic for e-, E for photons) is
@@ -47,6 +48,7 @@ from x17scan.errors import InputError
 from x17scan.physics.constants import C_MM_PER_NS, M_E
 from x17scan.sim.ecal import CENTRE, N_CELLS, N_SIDE, EcalGeometry, parse_map
 from x17scan.sim.etag import EtagConfig
+from x17scan.sim.magnet import YOKE_Z_END, YOKE_Z_START, DipoleField, bend
 from x17scan.sim.shower import ShowerModel
 
 # =============================================================================================
@@ -276,6 +278,11 @@ _ETAG_SPEC = {
     "time_resolution": Opt("float", default=1.0, lo=0),
     "merge_window": Opt("float", default=17.0, lo=0),
 }
+_MAGNET_SPEC = {
+    "field": Opt("float", default=0.0, help="(T, vertical; 0 = dipole off as in Run III)"),
+    "z_start": Opt("float", default=YOKE_Z_START, lo=0, help="(mm from the target)"),
+    "z_end": Opt("float", default=YOKE_Z_END, lo=0, help="(mm from the target)"),
+}
 DETECTOR_SPEC = {
     "schema": Opt("int", default=1, lo=1, hi=1),
     "name": Opt("str", default="custom"),
@@ -284,6 +291,7 @@ DETECTOR_SPEC = {
     "response": _RESPONSE_SPEC,
     "shower": _SHOWER_SPEC,
     "etag": _ETAG_SPEC,
+    "magnet": _MAGNET_SPEC,
 }
 
 
@@ -297,6 +305,7 @@ class DetectorConfig:
     response: EcalResponse = field(default_factory=EcalResponse)
     shower: ShowerModel = field(default_factory=ShowerModel)
     etag: EtagConfig | None = field(default_factory=EtagConfig)
+    magnet: DipoleField = field(default_factory=DipoleField)
     name: str = "custom"
     source: str = ""
 
@@ -344,8 +353,18 @@ class DetectorConfig:
             raise InputError(f"etag.z = {etag.z} mm is not upstream of the ECal face "
                              f"({ecal.z_front} mm)", field="etag.z", source=source,
                              fix="the ETag must be in front of the ECal")
+        magnet = DipoleField(**d["magnet"])
+        if magnet.z_end <= magnet.z_start:
+            raise InputError(f"magnet.z_end = {magnet.z_end} mm is not downstream of z_start = "
+                             f"{magnet.z_start} mm", field="magnet.z_end", source=source,
+                             fix="give z_start < z_end")
+        first = etag.z if etag is not None else ecal.z_front
+        if magnet.z_end > first:
+            raise InputError(f"magnet.z_end = {magnet.z_end} mm is beyond the first detector "
+                             f"plane ({first} mm)", field="magnet.z_end", source=source,
+                             fix="the field region must end upstream of the ETag and ECal")
         return cls(ecal=ecal, response=EcalResponse(**d["response"]), shower=shower,
-                   etag=etag, name=d["name"], source=source)
+                   etag=etag, magnet=magnet, name=d["name"], source=source)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> DetectorConfig:
@@ -428,7 +447,8 @@ def _default_run3() -> DetectorConfig:
     with resources.as_file(ref) as path:
         cfg = DetectorConfig.from_toml(path)
     return DetectorConfig(ecal=cfg.ecal, response=cfg.response, shower=cfg.shower,
-                          etag=cfg.etag, name=cfg.name, source="x17scan:sim/detectors/run3.toml")
+                          etag=cfg.etag, magnet=cfg.magnet, name=cfg.name,
+                          source="x17scan:sim/detectors/run3.toml")
 
 
 # kernel parameter indices
@@ -901,12 +921,15 @@ def readout_groups(bunch: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
     return order, grp, bs[starts], ro
 
 
-def kernel_inputs(events) -> tuple:
-    """Contiguous arrays of a TruthEvents chunk as the kernels take them."""
-    return (np.ascontiguousarray(events.vertex, dtype=np.float64),
-            np.ascontiguousarray(events.t0, dtype=np.float64),
-            np.ascontiguousarray(events.pdg, dtype=np.int32),
-            np.ascontiguousarray(events.p, dtype=np.float64),
+def kernel_inputs(events, config: DetectorConfig | None = None) -> tuple:
+    """Contiguous arrays of a TruthEvents chunk as the kernels take them; with a dipole field
+    in ``config``, the e+- momenta are the straight-line equivalents of :func:`bend`."""
+    vertex = np.ascontiguousarray(events.vertex, dtype=np.float64)
+    pdg = np.ascontiguousarray(events.pdg, dtype=np.int32)
+    p = np.ascontiguousarray(events.p, dtype=np.float64)
+    if config is not None and config.magnet.on:
+        p = bend(vertex, pdg, p, config.magnet, config.ecal.z_front)
+    return (vertex, np.ascontiguousarray(events.t0, dtype=np.float64), pdg, p,
             np.ascontiguousarray(events.e, dtype=np.float64))
 
 
@@ -935,7 +958,7 @@ class DigitizerRun:
         self.n_groups = self.grp.shape[0] - 1
         sizes = np.diff(self.grp)
         self.max_group = int(sizes.max()) if sizes.size else 0
-        self.arrays = kernel_inputs(events)
+        self.arrays = kernel_inputs(events, config)
         self.state = np.array([draw_seed(rng)], dtype=np.uint64)
         kk = config.shower.block ** 2
         starts = np.arange(0, self.n_groups + 1, BLOCK_GROUPS)

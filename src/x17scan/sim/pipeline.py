@@ -400,8 +400,33 @@ def validate(options: SimOptions) -> ScanPlan:
         raise InputError("halo fraction must be in (0, 1]", field="halo_fraction",
                          fix="e.g. 0.1")
     _selection(options.selection)
-    _detector(options.detector)
+    _check_field(_detector(options.detector), plan, options.detector)
     return plan
+
+
+def _check_field(det, plan: ScanPlan, name: str) -> None:
+    """A dipole field must not bend into the ECal particles that the generators leave out: the
+    softest body the generators produce (two-body kinematics at R_GEN) must move by less than
+    the margin between R_GEN and the outer crystal corner."""
+    if not det.magnet.on:
+        return
+    from x17scan.physics.constants import M_E
+    from x17scan.sim.generators import R_GEN
+
+    g = det.ecal
+    margin = R_GEN - (float(g.crystal_radii().max()) + g.pitch / math.sqrt(2.0))
+    cos_gen = math.cos(math.atan(R_GEN / g.z_front))
+    worst = 0.0
+    for pt in plan.points:
+        pb = math.sqrt(max(pt.e_beam**2 - M_E**2, 0.0))
+        soft = M_E * (pt.e_beam + M_E) / (pt.e_beam + M_E - pb * cos_gen)
+        worst = max(worst, det.magnet.displacement(soft, g.z_front))
+    if worst > margin:
+        raise InputError(f"a {det.magnet.field} T field moves {worst:.0f} mm at the ECal, more "
+                         f"than the generation window's margin ({margin:.0f} mm)",
+                         field="magnet.field", source=name,
+                         fix="use a weaker field (the fast generators assume near-straight "
+                             "tracks)")
 
 
 def signal_rate(plan: ScanPlan, point, mass: float, g: float, spin: str, motion: str,
