@@ -168,3 +168,24 @@ def test_simulate_refuses_a_field_beyond_the_generation_window(tmp_path):
     assert code == 2, msg
     assert "magnet.field" in msg and len(msg.strip().splitlines()) == 1, msg
     assert not out.exists()
+
+
+def test_detector_file_with_a_base(tmp_path):
+    """``base = NAME`` files hold only what differs; the named presets are unchanged."""
+    from x17scan.sim.pipeline import PADME_MC_RESOLUTION_SCALE, _detector
+
+    f = tmp_path / "field.toml"
+    f.write_text('base = "run3-padme-mc"\n\n[magnet]\nfield = 0.0015\n')
+    cfg, mc, data = _detector(str(f)), _detector("run3-padme-mc"), _detector("run3")
+    assert cfg.magnet == DipoleField(field=0.0015) and not mc.magnet.on
+    assert dataclasses.asdict(cfg.response) == dataclasses.asdict(mc.response)
+    assert mc.response.stochastic == data.response.stochastic * PADME_MC_RESOLUTION_SCALE
+    assert np.array_equal(cfg.kernel_params, mc.kernel_params)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base = "run4"\n')
+    with pytest.raises(InputError, match="unknown base"):
+        _detector(str(bad))
+    typo = tmp_path / "typo.toml"
+    typo.write_text('base = "run3"\n\n[magnet]\nfeild = 0.001\n')
+    with pytest.raises(InputError, match="feild"):
+        _detector(str(typo))

@@ -99,24 +99,52 @@ Only one pair of numbers is public (energy not stated): "run3-padme-mc" scales a
 the resolution function (which describes data) by this ratio."""
 
 
+def _detector_doc(name: str) -> dict:
+    """The TOML document of a named detector configuration (:data:`DETECTORS`)."""
+    from importlib import resources
+
+    from x17scan.sim.detector import load_toml
+
+    with resources.as_file(resources.files("x17scan.sim").joinpath("detectors/run3.toml")) as f:
+        doc = load_toml(f)
+    if name == "run3-padme-mc":
+        r, f = doc["response"], PADME_MC_RESOLUTION_SCALE
+        doc["response"] = dict(r, stochastic=r["stochastic"] * f, noise=r["noise"] * f,
+                               constant=r["constant"] * f)
+        doc["name"] = "padme-run3-mc-resolution"
+    return doc
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """``base`` with the keys of ``over`` replaced, table by table."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k),
+                                                                              dict) else v
+    return out
+
+
 @lru_cache(maxsize=8)
 def _detector(name: str):
-    import dataclasses
-
-    from x17scan.sim.detector import DetectorConfig
+    """A named detector configuration, or a detector TOML file; a file with ``base = NAME``
+    holds only what differs from that named configuration (e.g. a ``[magnet]`` table)."""
+    from x17scan.sim.detector import DetectorConfig, load_toml
 
     if name == "run3":
         return DetectorConfig.default_run3()
-    if name == "run3-padme-mc":
-        det = DetectorConfig.default_run3()
-        r, f = det.response, PADME_MC_RESOLUTION_SCALE
-        return det.replace(response=dataclasses.replace(
-            r, stochastic=r.stochastic * f, noise=r.noise * f, constant=r.constant * f),
-            name="padme-run3-mc-resolution")
+    if name in DETECTORS:
+        return DetectorConfig.from_dict(_detector_doc(name), source=f"x17scan:{name}")
     if not Path(name).is_file():
         raise InputError(f"unknown detector configuration {name!r}", field="--detector",
                          fix=f"use {' or '.join(DETECTORS)} or a detector TOML file")
-    return DetectorConfig.from_toml(name)
+    doc = load_toml(name)
+    base = doc.pop("base", None)
+    if base is not None:
+        if base not in DETECTORS:
+            raise InputError(f"unknown base configuration {base!r}", field="base", source=name,
+                             fix=f"use {' or '.join(DETECTORS)}")
+        doc = _merged(_detector_doc(base), doc)
+    return DetectorConfig.from_dict(doc, source=name)
 
 
 @lru_cache(maxsize=8)
