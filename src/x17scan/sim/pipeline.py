@@ -105,12 +105,13 @@ def _detector_doc(name: str) -> dict:
 
     from x17scan.sim.detector import load_toml
 
-    with resources.as_file(resources.files("x17scan.sim").joinpath("detectors/run3.toml")) as f:
-        doc = load_toml(f)
+    ref = resources.files("x17scan.sim").joinpath("detectors/run3.toml")
+    with resources.as_file(ref) as path:
+        doc = load_toml(path)
     if name == "run3-padme-mc":
-        r, f = doc["response"], PADME_MC_RESOLUTION_SCALE
-        doc["response"] = dict(r, stochastic=r["stochastic"] * f, noise=r["noise"] * f,
-                               constant=r["constant"] * f)
+        r, k = doc["response"], PADME_MC_RESOLUTION_SCALE
+        doc["response"] = dict(r, stochastic=r["stochastic"] * k, noise=r["noise"] * k,
+                               constant=r["constant"] * k)
         doc["name"] = "padme-run3-mc-resolution"
     return doc
 

@@ -504,9 +504,10 @@ def _normalisation_note(cb: dict, ce: dict, edge: dict) -> list[str]:
         f"and its B {edge['B_best_edge_mm']:.0f} mm: PADME's signal sample loses more at the "
         "ECal edge than its background sample (origin not public: the signal generator and "
         "simulation conditions of PADME's X17 sample are not public; prepareInput.C:25-27 notes "
-        "'MC signal ... with magnetic field ON'). A simulation with one acceptance map for "
-        "signal and background, like this one, cannot reproduce that difference; it shows up "
-        "as the different factors and as opposite residual trends of B and eff.",
+        "'MC signal and bkg with magnetic field ON'; a dipole field seen by both samples "
+        "does not explain both columns, docs/validation.md). A simulation with one acceptance "
+        "map for signal and background, like this one, cannot reproduce that difference; it "
+        "shows up as the different factors and as opposite residual trends of B and eff.",
     ]
 
 
