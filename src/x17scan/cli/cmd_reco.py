@@ -72,13 +72,13 @@ def show_selection(
 
 @reco_app.command("show-detector")
 def show_detector(
-    path: str = typer.Argument(None, help="Detector TOML file (default: the shipped Run III "
-                               "configuration)."),
+    path: str = typer.Argument(None, help="Preset (run3, run3-padme-mc) or detector TOML file "
+                               "(default: the shipped Run III configuration)."),
 ) -> None:
     """Check a detector configuration and print its main parameters."""
-    from x17scan.sim.detector import DetectorConfig
+    from x17scan.sim.pipeline import load_detector
 
-    cfg = DetectorConfig.from_toml(path) if path else DetectorConfig.default_run3()
+    cfg = load_detector(path or "run3")
     g, r, s, t = cfg.ecal, cfg.response, cfg.shower, cfg.etag
     radii = g.crystal_radii()
     console = _console()
@@ -99,6 +99,10 @@ def show_detector(
         console.print(f"ETag: {t.n_rows} rows at z = {t.z} mm, pitch {t.row_pitch} mm, gap "
                       f"|x| < {t.gap_half_width} mm in rows {list(t.short_rows)}, efficiency "
                       f"{t.efficiency}, photon conversion {t.photon_conversion}")
+    m = cfg.magnet
+    console.print(f"dipole: {m.field:g} T between z = {m.z_start:g} and {m.z_end:g} mm"
+                  + (f" (100 MeV e+-: {m.displacement(100.0, g.z_front):.1f} mm at the ECal)"
+                     if m.on else " (off, straight tracks)"))
 
 
 @reco_app.command("toy")

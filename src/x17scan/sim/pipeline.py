@@ -148,6 +148,12 @@ def _detector(name: str):
     return DetectorConfig.from_dict(doc, source=name)
 
 
+def load_detector(name: str):
+    """A :class:`~x17scan.sim.detector.DetectorConfig` by preset name (:data:`DETECTORS`) or
+    from a detector TOML file (optionally ``base = NAME`` plus changes); InputError otherwise."""
+    return _detector(name)
+
+
 @lru_cache(maxsize=8)
 def _selection(name: str):
     from x17scan.reco import Selection

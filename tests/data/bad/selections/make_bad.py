@@ -61,6 +61,8 @@ DETECTORS = {
                                   "ETag behind the ECal face"),
     "detector_missing_pitch.toml": (r"^pitch = 21.35\n", "", "ecal.pitch",
                                     "required key missing"),
+    "detector_magnet_inverted.toml": (r"^z_end = 1528.0", "z_end = 400.0", "magnet.z_end",
+                                      "field region ends before it starts"),
 }
 
 
