@@ -172,7 +172,8 @@ def test_simulate_refuses_a_field_beyond_the_generation_window(tmp_path):
 
 def test_detector_file_with_a_base(tmp_path):
     """``base = NAME`` files hold only what differs; the named presets are unchanged."""
-    from x17scan.sim.pipeline import PADME_MC_RESOLUTION_SCALE, _detector
+    from x17scan.sim.detector import PADME_MC_RESOLUTION_SCALE
+    from x17scan.sim.pipeline import _detector
 
     f = tmp_path / "field.toml"
     f.write_text('base = "run3-padme-mc"\n\n[magnet]\nfield = 0.0015\n')

@@ -113,7 +113,8 @@ def toy(
     cos_max: float = typer.Option(0.4, "--cos-max", help="Generate |cos theta*| < cos_max."),
     selection: str = typer.Option("padme-run3-inferred", "--selection", "-s",
                                   help="Preset name or selection TOML."),
-    detector: str = typer.Option(None, "--detector", help="Detector TOML (default Run III)."),
+    detector: str = typer.Option(None, "--detector", help="Detector preset (run3, "
+                                 "run3-padme-mc) or TOML file (default run3)."),
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
     """Run toy two-body events (uniform in cos theta*) through detector, clustering and
@@ -124,7 +125,7 @@ def toy(
     from x17scan.errors import InputError
     from x17scan.reco import Selection, process
     from x17scan.reco.toys import two_body
-    from x17scan.sim.detector import DetectorConfig
+    from x17scan.sim.pipeline import load_detector
 
     if final not in ("ee", "gg"):
         raise InputError(f"--final must be ee or gg, got {final!r}", field="--final",
@@ -139,7 +140,7 @@ def toy(
                          fix="give a non-negative integer")
     _energies([e_beam])
     sel = Selection.load(selection)
-    cfg = DetectorConfig.from_toml(detector) if detector else DetectorConfig.default_run3()
+    cfg = load_detector(detector or "run3")
     rng = np.random.default_rng(seed)
     ev = two_body(n, e_beam, rng, final=final, cos_max=cos_max)
     r = process(ev, cfg, sel, e_beam, rng)

@@ -283,7 +283,8 @@ def _label(out: dict[str, np.ndarray], process: str, pdg: tuple[int, int]) -> No
     out["primary"][:] = True
 
 
-def _generate(gen, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
+def generate_events(gen, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
+    """``n`` events of a generator with ``generate_into`` (a fresh chunk) and their bookkeeping."""
     cols = empty_columns(n)
     stats = gen.generate_into(cols, 0, n, rng)
     return TruthEvents(**cols), stats
@@ -333,7 +334,7 @@ class BackgroundGenerator:
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
         """``n`` unweighted events and their bookkeeping (proposals are counted up to the
         last kept one, so the rate estimate is unbiased)."""
-        return _generate(self, n, rng)
+        return generate_events(self, n, rng)
 
     def generate_into(self, cols: dict[str, np.ndarray], a: int, b: int,
                       rng: np.random.Generator) -> GenStats:
@@ -410,7 +411,7 @@ class SignalGenerator:
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
         """``n`` unweighted signal events (with |cos theta*| < c_gen; multiply efficiencies by
         :attr:`fraction`)."""
-        return _generate(self, n, rng)
+        return generate_events(self, n, rng)
 
     def generate_into(self, cols: dict[str, np.ndarray], a: int, b: int,
                       rng: np.random.Generator) -> GenStats:

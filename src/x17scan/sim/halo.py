@@ -42,7 +42,7 @@ import numpy as np
 
 from x17scan.physics.constants import DIAMOND, ECAL_DISTANCE_RUN3, M_E, Target
 from x17scan.sim.events import PROCESS_CODES, TruthEvents, empty_columns
-from x17scan.sim.generators import BackgroundGenerator, GenStats
+from x17scan.sim.generators import BackgroundGenerator, GenStats, generate_events
 from x17scan.sim.target import BeamSetup, bunch_times
 
 
@@ -99,9 +99,7 @@ class HaloGenerator:
         self._gg = BackgroundGenerator("gg", thin, motion="free")
 
     def generate(self, n: int, rng: np.random.Generator) -> tuple[TruthEvents, GenStats]:
-        cols = empty_columns(n)
-        stats = self.generate_into(cols, 0, n, rng)
-        return TruthEvents(**cols), stats
+        return generate_events(self, n, rng)
 
     def generate_into(self, cols: dict[str, np.ndarray], a: int, b: int,
                       rng: np.random.Generator) -> GenStats:

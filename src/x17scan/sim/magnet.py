@@ -95,8 +95,7 @@ def bend(vertex: NDArray, pdg: NDArray, p: NDArray, magnet: DipoleField,
         dz = z2 - z1
         dx = dz * np.tan(a0 + half)
         chord = np.hypot(dz, dx)
-        arc = chord * np.where(half != 0.0, half / np.where(half != 0.0, np.sin(half), 1.0),
-                               1.0)
+        arc = chord / np.sinc(half / np.pi)
         x2 = x1 + dx
         y2 = y1 + py / pt * arc
         rest = z_face - z2

@@ -85,71 +85,22 @@ class SimOptions:
 
 
 # -- loaders (cached in each worker) ---------------------------------------------------------
-DETECTORS: tuple[str, ...] = ("run3", "run3-padme-mc")
-"""Named detector configurations (``--detector``; a TOML path is also accepted)."""
-
-PADME_MC_RESOLUTION_SCALE: float = 1.9 / 4.9
-"""Energy resolution of PADME's full simulation relative to data: PadmeReco's comment "MC relative
-resolution 1.9 %; data 4.9 %" next to its option to deteriorate simulated cluster energies with
-the resolution function (padme-fw develop PadmeReco/ECal/src/ECalReconstruction.cc:822,
-docs/detector.md §1.4; the option is off by default and absent from the 2022 configuration).
-The digitiser stores the true deposited energy next to the photo-electron signal (padme-fw
-PadmeMC/ECal/src/ECalDigitizer.cc), so simulated clusters carry only the shower fluctuations.
-Only one pair of numbers is public (energy not stated): "run3-padme-mc" scales all three terms of
-the resolution function (which describes data) by this ratio."""
-
-
-def _detector_doc(name: str) -> dict:
-    """The TOML document of a named detector configuration (:data:`DETECTORS`)."""
-    from importlib import resources
-
-    from x17scan.sim.detector import load_toml
-
-    ref = resources.files("x17scan.sim").joinpath("detectors/run3.toml")
-    with resources.as_file(ref) as path:
-        doc = load_toml(path)
-    if name == "run3-padme-mc":
-        r, k = doc["response"], PADME_MC_RESOLUTION_SCALE
-        doc["response"] = dict(r, stochastic=r["stochastic"] * k, noise=r["noise"] * k,
-                               constant=r["constant"] * k)
-        doc["name"] = "padme-run3-mc-resolution"
-    return doc
-
-
-def _merged(base: dict, over: dict) -> dict:
-    """``base`` with the keys of ``over`` replaced, table by table."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k),
-                                                                              dict) else v
-    return out
-
-
 @lru_cache(maxsize=8)
 def _detector(name: str):
-    """A named detector configuration, or a detector TOML file; a file with ``base = NAME``
-    holds only what differs from that named configuration (e.g. a ``[magnet]`` table)."""
-    from x17scan.sim.detector import DetectorConfig, load_toml
+    """A named detector configuration (:data:`x17scan.sim.detector.PRESETS`) or a detector TOML
+    file (cached in each worker)."""
+    from x17scan.sim.detector import PRESETS, DetectorConfig
 
-    if name == "run3":
-        return DetectorConfig.default_run3()
-    if name in DETECTORS:
-        return DetectorConfig.from_dict(_detector_doc(name), source=f"x17scan:{name}")
+    if name in PRESETS:
+        return DetectorConfig.preset(name)
     if not Path(name).is_file():
         raise InputError(f"unknown detector configuration {name!r}", field="--detector",
-                         fix=f"use {' or '.join(DETECTORS)} or a detector TOML file")
-    doc = load_toml(name)
-    base = doc.pop("base", None)
-    if base is not None:
-        if base not in DETECTORS:
-            raise InputError(f"unknown base configuration {base!r}", field="base", source=name,
-                             fix=f"use {' or '.join(DETECTORS)}")
-        doc = _merged(_detector_doc(base), doc)
-    return DetectorConfig.from_dict(doc, source=name)
+                         fix=f"use {' or '.join(PRESETS)} or a detector TOML file")
+    return DetectorConfig.from_toml(name)
 
 
 def load_detector(name: str):
-    """A :class:`~x17scan.sim.detector.DetectorConfig` by preset name (:data:`DETECTORS`) or
+    """A :class:`~x17scan.sim.detector.DetectorConfig` by preset name or
     from a detector TOML file (optionally ``base = NAME`` plus changes); InputError otherwise."""
     return _detector(name)
 
@@ -446,15 +397,15 @@ def _check_field(det, plan: ScanPlan, name: str) -> None:
     if not det.magnet.on:
         return
     from x17scan.physics.constants import M_E
-    from x17scan.sim.generators import R_GEN
+    from x17scan.sim.generators import R_GEN, gamma_beta, generation_window
 
     g = det.ecal
     margin = R_GEN - (float(g.crystal_radii().max()) + g.pitch / math.sqrt(2.0))
-    cos_gen = math.cos(math.atan(R_GEN / g.z_front))
     worst = 0.0
     for pt in plan.points:
-        pb = math.sqrt(max(pt.e_beam**2 - M_E**2, 0.0))
-        soft = M_E * (pt.e_beam + M_E) / (pt.e_beam + M_E - pb * cos_gen)
+        _, beta = gamma_beta(pt.e_beam)
+        # the backward body at the edge of the massless window: E = gamma (sqrt s / 2)(1 - beta c)
+        soft = 0.5 * (pt.e_beam + M_E) * (1.0 - beta * generation_window(pt.e_beam, 0.0))
         worst = max(worst, det.magnet.displacement(soft, g.z_front))
     if worst > margin:
         raise InputError(f"a {det.magnet.field} T field moves {worst:.0f} mm at the ECal, more "

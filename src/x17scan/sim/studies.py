@@ -410,7 +410,7 @@ def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | 
     What is simulated is PADME's *simulation*: no beam halo (PADME's B is its Bhabha + gamma
     gamma simulation) and, with the default detector, the energy resolution of PADME's simulated
     clusters (``run3-padme-mc``, 1.9/4.9 of the data resolution; see
-    :data:`x17scan.sim.pipeline.PADME_MC_RESOLUTION_SCALE`)."""
+    :data:`x17scan.sim.detector.PADME_MC_RESOLUTION_SCALE`)."""
     from x17scan.data import load
     from x17scan.sim.pipeline import simulate, validate
 
