@@ -201,9 +201,11 @@ def plot_cls_scan(result, ax=None):
     g = _arr(c, "g")
     cls = _arr(c, "cls")
     err = _arr(c, "cls_err") if "cls_err" in c else None
-    ax.errorbar(g * 1e4, cls, err, fmt="o-", color="black", ms=4, label=r"CL$_s$")
+    ax.errorbar(g * 1e4, cls, err, fmt="o-", color="black", ms=4, label=r"CL$_s$", zorder=2)
     if "clsb" in c:
-        ax.plot(g * 1e4, _arr(c, "clsb"), "s--", color="#3f90da", ms=3, label=r"CL$_{s+b}$")
+        # open markers drawn over CL_s: where CL_b ~ 1 the two curves coincide
+        ax.plot(g * 1e4, _arr(c, "clsb"), "s--", color="#3f90da", ms=5, mfc="none", mew=1.2,
+                label=r"CL$_{s+b}$", zorder=3)
     if "clb" in c:
         ax.plot(g * 1e4, _arr(c, "clb"), "^:", color="#94a4a2", ms=3, label=r"CL$_b$")
     if "cls_fit" in c and "g_fit" in c:
@@ -212,14 +214,22 @@ def plot_cls_scan(result, ax=None):
     alpha = 1.0 - float(c.get("cl", result.cl))
     ax.axhline(alpha, color="#bd1f01", ls="--", lw=1, label=f"$1-$CL = {alpha:.2f}")
     if c.get("g_limit") is not None:
-        ax.axvline(c["g_limit"] * 1e4, color="#bd1f01", lw=1)
+        # stops below the legend (y limit 1.4)
+        ax.axvline(c["g_limit"] * 1e4, ymax=1.05 / 1.4, color="#bd1f01", lw=1,
+                   label=f"{100 * (1 - alpha):.0f} % CL limit: "
+                         f"$g_{{ve}}$ = {c['g_limit'] * 1e4:.2f}" + r"$\times 10^{-4}$")
     ax.set_xlabel(r"$g_{ve}$ [$10^{-4}$]")
     ax.set_ylabel("p-value")
     ax.set_ylim(0, 1.4)  # room above the CL_b ~ 1 curve for the legend
     ax.set_yticks(np.linspace(0, 1, 6))
     m = c.get("mass_MeV")
-    ax.legend(loc="upper right", fontsize=12, ncols=3,
-              title=None if m is None else f"$M_X$ = {m:.2f} MeV", title_fontsize=12)
+    handles, labels = ax.get_legend_handles_labels()
+    # matplotlib lists errorbar containers last: CL_s goes first again, then in drawing order
+    first = labels.index(r"CL$_s$")
+    order = [first] + [i for i in range(len(labels)) if i != first]
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper right",
+              fontsize=12, ncols=3, title=None if m is None else f"$M_X$ = {m:.2f} MeV",
+              title_fontsize=12)
     label(ax, _method_label(result), _dataset_label(result))
     return fig
 
