@@ -216,6 +216,8 @@ def test_process_deterministic_and_pileup_owner():
     ({"clustering": {"seed_threshold": 0.5, "hit_threshold": 1.0}}, "clustering.hit_threshold"),
     ({"clustering": {"position": "cog"}}, "clustering.position"),
     ({"tagging": True}, "tagging"),
+    ({"base": "padme-run3-final"}, "base"),
+    ({"base": 3}, "base"),
 ])
 def test_toml_validation(doc, field):
     with pytest.raises(InputError) as err:
@@ -234,6 +236,30 @@ def test_presets_load_and_round_trip():
         Selection.preset("no-such-preset")
     with pytest.raises(InputError):
         SEL.cut_values(-3.0)
+
+
+def test_schema_defaults_are_the_inferred_preset():
+    """A file without ``base`` takes the schema's defaults for what it leaves out: they must be
+    the shipped preset's values, or a partial file would silently select something else."""
+    empty, preset = Selection.from_dict({}), Selection.preset("padme-run3-inferred")
+    assert empty.cuts == preset.cuts
+    assert empty.clustering.to_dict() == preset.clustering.to_dict()
+
+
+@pytest.mark.parametrize("base", ["padme-run3-inferred", "padme-run3-window"])
+def test_base_file_changes_only_what_it_says(base, tmp_path):
+    path = tmp_path / "sel.toml"
+    path.write_text(f'base = "{base}"\n[phi]\nhalf_width = 30.0\n[clustering]\n'
+                    'seed_threshold = 25.0\n')
+    sel, ref = Selection.load(str(path)), Selection.preset(base)
+    assert sel.cuts["phi"] == dict(ref.cuts["phi"], half_width=30.0)
+    assert {k: v for k, v in sel.cuts.items() if k != "phi"} == \
+        {k: v for k, v in ref.cuts.items() if k != "phi"}
+    assert sel.clustering.to_dict() == dict(ref.clustering.to_dict(), seed_threshold=25.0)
+    assert base in sel.name and sel.source == str(path)
+    # the merged document is what gets recorded: it loads to the same selection without a base
+    again = Selection.from_dict(sel.to_dict())
+    assert again.cuts == sel.cuts and again.clustering.to_dict() == sel.clustering.to_dict()
 
 
 def test_cluster1_definitions():

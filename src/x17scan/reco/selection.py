@@ -1,7 +1,8 @@
 r"""Two-cluster selection and ee / gamma gamma tagging, with every cut read from a TOML file.
 
-A selection file (schema below; the shipped preset is ``reco/selections/
-padme-run3-inferred.toml``) holds the clustering parameters and the cuts. The cuts that depend
+A selection file (schema below; the shipped presets are ``reco/selections/
+padme-run3-inferred.toml`` and ``padme-run3-window.toml``) holds the clustering parameters and
+the cuts; with ``base = "<preset>"`` it holds only the keys that differ from that preset. The cuts that depend
 on the CM energy are computed from the *nominal* beam energy of the scan point with exact
 two-body kinematics (:mod:`x17scan.physics.kinematics`): for a body at ``radius.r_max`` at
 ``radius.distance`` from the target, its partner's radius R_min(sqrt s) and the two lab energies
@@ -62,7 +63,7 @@ from x17scan.errors import InputError
 from x17scan.physics import kinematics as kin
 from x17scan.physics.constants import M_E
 from x17scan.reco.clustering import CLUSTER_SPEC, ClusterParams, Clusters
-from x17scan.sim.detector import Opt, load_toml, parse_table
+from x17scan.sim.detector import Opt, load_toml, merge_tables, parse_table
 
 CUT_NAMES = ("topology", "time", "radius", "energy", "energy_sum", "cog", "back_to_back",
              "phi", "energy_angle")
@@ -140,6 +141,23 @@ SELECTION_SPEC = {
 }
 
 
+def preset_names() -> list[str]:
+    """Names of the shipped selection presets (``reco/selections/*.toml``)."""
+    return sorted(p.name.removesuffix(".toml")
+                  for p in resources.files("x17scan.reco").joinpath("selections").iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def _preset_document(name: str) -> dict:
+    """The TOML document of a shipped preset (a fresh dict)."""
+    ref = resources.files("x17scan.reco").joinpath(f"selections/{name}.toml")
+    if not ref.is_file():
+        raise InputError(f"no selection preset '{name}'", field="selection",
+                         fix=f"use one of: {', '.join(preset_names())} or a path to a TOML file")
+    with resources.as_file(ref) as path:
+        return load_toml(path)
+
+
 @dataclass(frozen=True, eq=False)
 class Selection:
     """A two-cluster selection: clustering parameters plus the cut tables of the TOML file
@@ -154,7 +172,19 @@ class Selection:
     @classmethod
     def from_dict(cls, doc: dict, source: str = "<dict>") -> Selection:
         """Build from a parsed TOML document; :class:`InputError` (naming the key and the fix)
-        on unknown keys, wrong types, negative or inverted windows."""
+        on unknown keys, wrong types, negative or inverted windows. With ``base = NAME`` (a
+        shipped preset) the document holds only what differs from that preset, table by table;
+        without it, keys left out take the defaults of the schema (those of
+        ``padme-run3-inferred``)."""
+        if "base" in doc:
+            doc = dict(doc)
+            base = doc.pop("base")
+            if not isinstance(base, str) or base not in preset_names():
+                raise InputError(f"unknown base selection {base!r}", field="base", source=source,
+                                 fix=f"use one of: {', '.join(preset_names())}")
+            name = doc.pop("name", f"custom (base {base})")
+            desc = doc.pop("description", f"{base} with the changes of {source}")
+            doc = merge_tables(_preset_document(base), doc) | {"name": name, "description": desc}
         d = parse_table(doc, SELECTION_SPEC, source)
         es = d["energy_sum"]
         if es["min_fraction"] >= es["max_fraction"]:
@@ -186,18 +216,8 @@ class Selection:
     @classmethod
     def preset(cls, name: str = "padme-run3-inferred") -> Selection:
         """A shipped preset (``reco/selections/<name>.toml``)."""
-        ref = resources.files("x17scan.reco").joinpath(f"selections/{name}.toml")
-        if not ref.is_file():
-            have = sorted(p.name.removesuffix(".toml")
-                          for p in resources.files("x17scan.reco").joinpath("selections")
-                          .iterdir() if p.name.endswith(".toml"))
-            raise InputError(f"no selection preset '{name}'", field="selection",
-                             fix=f"use one of: {', '.join(have)} or a path to a TOML file")
-        with resources.as_file(ref) as path:
-            sel = cls.from_toml(path)
-        return Selection(name=sel.name, clustering=sel.clustering, cuts=sel.cuts,
-                         description=sel.description,
-                         source=f"x17scan:reco/selections/{name}.toml")
+        sel = cls.from_dict(_preset_document(name), source=f"x17scan:reco/selections/{name}.toml")
+        return sel
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Selection:

@@ -120,6 +120,16 @@ def parse_table(doc: dict, spec: dict, source: str, prefix: str = "") -> dict:
     return out
 
 
+def merge_tables(base: dict, over: dict) -> dict:
+    """A TOML document ``base`` with the keys of ``over`` replaced, table by table (what a file
+    with ``base = NAME`` means: the preset, changed only where the file says so)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = (merge_tables(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict)
+                  else v)
+    return out
+
+
 def _parse_value(value: Any, opt: Opt, name: str, source: str) -> Any:
     kind = opt.kind
     scalar = kind.rstrip("s") if kind in ("floats", "ints", "strs") else kind
@@ -377,7 +387,7 @@ class DetectorConfig:
             if base not in PRESETS:
                 raise InputError(f"unknown base configuration {base!r}", field="base",
                                  source=str(path), fix=f"use {' or '.join(PRESETS)}")
-            doc = _merged(preset_document(base), doc)
+            doc = merge_tables(preset_document(base), doc)
         return cls.from_dict(doc, source=str(path))
 
     @classmethod
@@ -485,15 +495,6 @@ def preset_document(name: str) -> dict:
         raise InputError(f"unknown detector preset {name!r}", field="detector",
                          fix=f"use {' or '.join(PRESETS)}")
     return doc
-
-
-def _merged(base: dict, over: dict) -> dict:
-    """``base`` with the keys of ``over`` replaced, table by table."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k),
-                                                                              dict) else v
-    return out
 
 
 @cache

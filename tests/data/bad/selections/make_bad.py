@@ -47,6 +47,8 @@ SELECTIONS = {
                                  "clustering.hit_threshold", "hit threshold above the seed one"),
     "table_as_value.toml": (r"^schema = 1", "schema = 1\ntagging = true", "tagging",
                             "a table written as a value"),
+    "unknown_base.toml": (r"^schema = 1", 'base = "padme-run3-final"\nschema = 1', "base",
+                          "base is not a shipped selection preset"),
 }
 DETECTORS = {
     "detector_short_map.toml": (r'^  "00000000000011111000000000000",  # row 28\n', "",
