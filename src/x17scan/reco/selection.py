@@ -2,12 +2,12 @@ r"""Two-cluster selection and ee / gamma gamma tagging, with every cut read from
 
 A selection file (schema below; the shipped presets are ``reco/selections/
 padme-run3-inferred.toml`` and ``padme-run3-window.toml``) holds the clustering parameters and
-the cuts; with ``base = "<preset>"`` it holds only the keys that differ from that preset. The cuts that depend
-on the CM energy are computed from the *nominal* beam energy of the scan point with exact
-two-body kinematics (:mod:`x17scan.physics.kinematics`): for a body at ``radius.r_max`` at
-``radius.distance`` from the target, its partner's radius R_min(sqrt s) and the two lab energies
-E_min(sqrt s) (the body at R_max) and E_max(sqrt s) (its partner), as PADME's Kinematics.C
-(docs/detector.md §9.2).
+the cuts; with ``base = "<preset>"`` it holds only the keys that differ from that preset. The
+cuts that depend on the CM energy are computed from the *nominal* beam energy of the scan point
+with exact two-body kinematics (:mod:`x17scan.physics.kinematics`): for a body at
+``radius.r_max`` at ``radius.distance`` from the target, its partner's radius R_min(sqrt s) and
+the two lab energies E_min(sqrt s) (the body at R_max) and E_max(sqrt s) (its partner), as
+PADME's Kinematics.C (docs/detector.md §9.2).
 
 Per readout event every pair of clusters is tried against the cuts, in this order:
 
