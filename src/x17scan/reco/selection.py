@@ -216,8 +216,8 @@ class Selection:
     @classmethod
     def preset(cls, name: str = "padme-run3-inferred") -> Selection:
         """A shipped preset (``reco/selections/<name>.toml``)."""
-        sel = cls.from_dict(_preset_document(name), source=f"x17scan:reco/selections/{name}.toml")
-        return sel
+        return cls.from_dict(_preset_document(name),
+                             source=f"x17scan:reco/selections/{name}.toml")
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Selection:
