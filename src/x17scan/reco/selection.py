@@ -63,7 +63,7 @@ from x17scan.errors import InputError
 from x17scan.physics import kinematics as kin
 from x17scan.physics.constants import M_E
 from x17scan.reco.clustering import CLUSTER_SPEC, ClusterParams, Clusters
-from x17scan.sim.detector import Opt, load_toml, merge_tables, parse_table
+from x17scan.sim.detector import Opt, load_toml, parse_table, resolve_base
 
 CUT_NAMES = ("topology", "time", "radius", "energy", "energy_sum", "cog", "back_to_back",
              "phi", "energy_angle")
@@ -176,15 +176,11 @@ class Selection:
         shipped preset) the document holds only what differs from that preset, table by table;
         without it, keys left out take the defaults of the schema (those of
         ``padme-run3-inferred``)."""
-        if "base" in doc:
-            doc = dict(doc)
-            base = doc.pop("base")
-            if not isinstance(base, str) or base not in preset_names():
-                raise InputError(f"unknown base selection {base!r}", field="base", source=source,
-                                 fix=f"use one of: {', '.join(preset_names())}")
-            name = doc.pop("name", f"custom (base {base})")
-            desc = doc.pop("description", f"{base} with the changes of {source}")
-            doc = merge_tables(_preset_document(base), doc) | {"name": name, "description": desc}
+        merged, base = resolve_base(doc, preset_names(), _preset_document, source, "selection")
+        if base is not None:  # the preset's name and description would describe the preset
+            doc = merged | {"name": doc.get("name", f"custom (base {base})"),
+                            "description": doc.get("description",
+                                                   f"{base} with the changes of {source}")}
         d = parse_table(doc, SELECTION_SPEC, source)
         es = d["energy_sum"]
         if es["min_fraction"] >= es["max_fraction"]:

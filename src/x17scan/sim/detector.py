@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache, cached_property
 from importlib import resources
@@ -128,6 +129,21 @@ def merge_tables(base: dict, over: dict) -> dict:
         out[k] = (merge_tables(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict)
                   else v)
     return out
+
+
+def resolve_base(doc: dict, presets: Sequence[str], document: Callable[[str], dict],
+                 source: str, what: str) -> tuple[dict, str | None]:
+    """``doc`` without its ``base = NAME`` key, merged over ``document(NAME)`` (NAME one of
+    ``presets``), and NAME; ``doc`` unchanged and None without a base. :class:`InputError`
+    naming ``base`` for anything but a preset name (``what``: "detector", "selection")."""
+    if "base" not in doc:
+        return doc, None
+    over = dict(doc)
+    base = over.pop("base")
+    if not isinstance(base, str) or base not in presets:
+        raise InputError(f"unknown base {what} {base!r}", field="base", source=source,
+                         fix=f"use one of: {', '.join(presets)}")
+    return merge_tables(document(base), over), base
 
 
 def _parse_value(value: Any, opt: Opt, name: str, source: str) -> Any:
@@ -381,13 +397,7 @@ class DetectorConfig:
         """Load and check a detector TOML file (:class:`InputError` on bad input). A file with
         ``base = NAME`` (a :data:`PRESETS` name) holds only what differs from that preset,
         table by table (e.g. a ``[magnet]`` table)."""
-        doc = load_toml(path)
-        base = doc.pop("base", None)
-        if base is not None:
-            if base not in PRESETS:
-                raise InputError(f"unknown base configuration {base!r}", field="base",
-                                 source=str(path), fix=f"use {' or '.join(PRESETS)}")
-            doc = merge_tables(preset_document(base), doc)
+        doc, _ = resolve_base(load_toml(path), PRESETS, preset_document, str(path), "detector")
         return cls.from_dict(doc, source=str(path))
 
     @classmethod
