@@ -70,6 +70,29 @@ def test_summary_counts_belong_to_the_simulated_pot(small_plan, tmp_path):
     assert np.asarray(t.pot)[0] == res.summary[res.summary.label == "P09"].iloc[0].pot
 
 
+def test_pot_fraction_too_small_refused_before_simulating(small_plan, tmp_path):
+    """A PoT fraction that leaves a point fewer positrons (or a PoT error below one positron)
+    than a scan table accepts is refused before anything runs, naming --pot-fraction; the
+    smallest fraction the message offers is accepted and gives a valid scan table."""
+    import dataclasses
+    import re
+
+    from x17scan.errors import InputError
+
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as err:
+        simulate(dataclasses.replace(OPTS, pot_fraction=1e-12), out, plan=small_plan,
+                 progress=False)
+    assert err.value.field == "--pot-fraction"
+    assert not out.exists()
+    least = float(re.search(r"give at least (\S+)\)", str(err.value)).group(1))
+    simulate(dataclasses.replace(OPTS, pot_fraction=least, write_events="none"), out,
+             plan=small_plan, progress=False)
+    t = read_table(out / "scan_table.parquet")
+    (p09,) = (p for p in small_plan.points if p.has_target)
+    assert np.asarray(t.pot)[0] == pytest.approx(least * p09.pot, rel=1e-12)
+
+
 def test_bit_identical_two_workers(serial, small_plan, tmp_path):
     res1, _out1 = serial
     res2 = simulate(OPTS, tmp_path, plan=small_plan, workers=2, progress=False)

@@ -63,6 +63,11 @@ _SQRT_S_RANGE = (1.0, 1000.0)
 # 0.511 MeV shifts E_beam by 2e-6) and rounded beam energies, not a wrong unit or point.
 _E_BEAM_RTOL = 2e-3
 
+MIN_POT: float = 1e3
+"""Smallest PoT a point may hold: below it the numbers are almost always in units of 1e10."""
+MIN_POT_ERR: float = 1.0
+"""Smallest non-zero PoT uncertainty (positrons): below one it is almost always relative."""
+
 
 def _fail(msg: str, field_: str, fix: str, row: int | None = None) -> InputError:
     return InputError(msg, field=field_, fix=fix, row=row)
@@ -386,13 +391,13 @@ def _validate(a: dict[str, np.ndarray]) -> None:
     positive("sig_eff_err", True, "uncertainties are non-negative")
 
     pot = a["pot"]
-    if (pot < 1e3).any():
-        i = _first_bad(pot < 1e3)
+    if (pot < MIN_POT).any():
+        i = _first_bad(pot < MIN_POT)
         raise _fail(f"pot = {pot[i]} is implausibly small for a count of positrons", "pot",
                     "give the absolute number of positrons (e.g. 1e10), not units of 1e10", i)
     pe = a["pot_err"]
-    if ((pe > 0) & (pe < 1)).any():
-        i = _first_bad((pe > 0) & (pe < 1))
+    if ((pe > 0) & (pe < MIN_POT_ERR)).any():
+        i = _first_bad((pe > 0) & (pe < MIN_POT_ERR))
         raise _fail(f"pot_err = {pe[i]} is below one positron: it looks like a relative error",
                     "pot_err", "give the absolute uncertainty (pot x relative error)", i)
     if (a["pot_err"] >= pot).any():

@@ -358,6 +358,7 @@ def validate(options: SimOptions) -> ScanPlan:
     if not (options.pot_fraction > 0 and math.isfinite(options.pot_fraction)):
         raise InputError(f"PoT fraction = {options.pot_fraction} is not positive",
                          field="--pot-fraction", fix="give a positive fraction, e.g. 0.1")
+    _check_pot_fraction(plan, options.pot_fraction)
     if options.chunk_size < 100:
         raise InputError("chunk size must be >= 100", field="--chunk-size", fix="e.g. 50000")
     if options.spin not in SPINS:
@@ -388,6 +389,26 @@ def validate(options: SimOptions) -> ScanPlan:
     _selection(options.selection)
     _check_field(_detector(options.detector), plan, options.detector)
     return plan
+
+
+def _check_pot_fraction(plan: ScanPlan, fraction: float) -> None:
+    """The scaled PoT and PoT errors of the scan-table rows must pass the scan table's own
+    checks; found here, before the simulation, rather than after it."""
+    from x17scan.data.scantable import MIN_POT, MIN_POT_ERR
+
+    limits = [(MIN_POT / pt.pot, "PoT", pt.pot, MIN_POT, pt) for pt in plan.points
+              if pt.has_target]
+    limits += [(MIN_POT_ERR / pt.pot_err, "PoT error", pt.pot_err, MIN_POT_ERR, pt)
+               for pt in plan.points if pt.has_target and pt.pot_err > 0]
+    if not limits:
+        return
+    need, what, value, floor, pt = max(limits, key=lambda x: x[0])
+    if fraction < need:
+        step = 10.0 ** (math.floor(math.log10(need)) - 1)
+        least = math.ceil(need / step) * step  # rounded up: the fix must be accepted
+        raise InputError(f"PoT fraction = {fraction:g} scales the {what} of {pt.label} to "
+                         f"{value * fraction:.3g} positrons, below the scan table's minimum of "
+                         f"{floor:g}", field="--pot-fraction", fix=f"give at least {least:.2g}")
 
 
 def _check_field(det, plan: ScanPlan, name: str) -> None:
@@ -812,7 +833,10 @@ def simulate(options: SimOptions, outdir: str | Path | None = None, *, workers: 
     from x17scan import __version__, atomic
     from x17scan.parallel import Checkpoint, job_fingerprint, make_executor, run_tasks
 
-    plan = validate(options) if plan is None else plan
+    if plan is None:
+        plan = validate(options)
+    else:  # a caller's own plan: the PoT scaling is the check that depends on it
+        _check_pot_fraction(plan, options.pot_fraction)
     out = Path(outdir) if outdir is not None else None
     if out is not None:
         atomic.check_output_dir(out)

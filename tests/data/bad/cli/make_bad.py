@@ -299,6 +299,9 @@ case("simulate-out-file", ["simulate", *FILE_OUT], "--out", "a file where a fold
 case("simulate-out-under-file", ["simulate", *SUB_OUT], "--out", "a folder under a file")
 case("simulate-scheduler-bad", [*S, "--scheduler", "localhost"], "--scheduler",
      "address without a port: nothing may be written")
+case("simulate-pot-fraction-tiny", [*S, "--pot-fraction", "1e-12"], "--pot-fraction",
+     "too few positrons for a scan table (used to simulate everything, write the events, then "
+     "fail naming 'pot')")
 case("sensitivity-seed-negative", ["sensitivity", *OUT, "--seed", "-1"], "--seed",
      "negative seed")
 case("sensitivity-out-file", ["sensitivity", *FILE_OUT], "--out", "a file as output folder")
