@@ -108,3 +108,13 @@ def test_bad_input_rejected(folder: Path, name: str, entry: dict, tmp_path: Path
     if any("{out}" in a for a in entry["command"]):
         assert list(out.rglob("*")) == [], "a failed command left files in its output folder"
     _results[key] = True
+
+
+def test_error_line_prints_brackets_verbatim():
+    """Messages quote user input and hold brackets ("[x, y]", "[plan]"): the CLI's error line
+    prints them as written, not as rich markup (which used to swallow "[x, y]")."""
+    code, out = run_cli(["simulate", "--plan", str(BAD / "plans" / "spot_one_value.toml"),
+                         "--out", "unused"])
+    assert code == 2
+    assert "needs two values [x, y], got [1.0]" in out
+    assert "fix: give [sigma_x, sigma_y]" in out

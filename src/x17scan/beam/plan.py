@@ -15,7 +15,9 @@ TOML layout (units: MeV, mm, mrad, ns)::
 Point kinds: ``on-resonance``, ``below``, ``over`` (off-resonance validation points with the
 target) and ``no-target`` (beam-background runs: the beam goes through an empty target holder).
 Points are listed in increasing E_beam (ties by increasing ``run``); the data-taking order is
-``period``.
+``period``. ``pot`` and ``pot_err`` are absolute numbers of positrons (``pot_err`` defaults to
+``pot`` x ``beam.pot_rel_err``); ``run``, ``period`` and ``scan_part`` are integers, ``used`` is
+true or false, and a non-empty ``label`` names one point only.
 """
 
 from __future__ import annotations
@@ -258,6 +260,7 @@ def _validate(p: ScanPlan) -> None:
 
     lo, hi = E_BEAM_RANGE
     prev = None
+    labels: dict[str, int] = {}
     for i, pt in enumerate(p.points):
         f = f"points[{i}]"
         if pt.kind not in KINDS:
@@ -276,9 +279,20 @@ def _validate(p: ScanPlan) -> None:
                        "give the absolute number of positrons (e.g. 1e10)", i)
         _finite_pos(pt.pot_err, f"{f}.pot_err", "uncertainties are non-negative",
                     allow_zero=True, row=i)
+        if 0 < pt.pot_err < 1:
+            raise _err(f"pot_err = {pt.pot_err} is below one positron: it looks like a relative"
+                       " error", f"{f}.pot_err", "give the absolute uncertainty (pot x relative"
+                       " error), or leave it out to use beam.pot_rel_err", i)
         if pt.pot_err >= pt.pot:
             raise _err(f"pot_err = {pt.pot_err} is not below pot = {pt.pot}", f"{f}.pot_err",
                        "give the absolute PoT uncertainty", i)
+        if pt.run < 0:
+            raise _err(f"run = {pt.run} is negative", f"{f}.run",
+                       "number repeated runs at one energy 0, 1, 2, ...", i)
+        if pt.label and pt.label in labels:
+            raise _err(f"label {pt.label!r} is already used by point {labels[pt.label]}",
+                       f"{f}.label", "give every point its own label", i)
+        labels[pt.label] = i
         key = (pt.e_beam, pt.run)
         if prev is not None:
             if key < prev[0]:
@@ -301,11 +315,31 @@ def _check_keys(d: Mapping[str, Any], allowed: set[str], where: str) -> None:
                          fix=f"allowed keys: {', '.join(sorted(allowed))}")
 
 
-def _num(d: Mapping[str, Any], key: str, default: Any, where: str) -> Any:
+def _num(d: Mapping[str, Any], key: str, default: Any, where: str,
+         vector: bool = False) -> Any:
+    """The number at ``key`` (or, with ``vector``, a number or a list of numbers)."""
     v = d.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int | float | list | tuple):
+    items = v if vector and isinstance(v, list | tuple) else [v]
+    if any(isinstance(x, bool) or not isinstance(x, int | float) for x in items):
         raise InputError(f"{key} = {v!r} is not a number", field=f"{where}{key}",
-                         fix="give a number")
+                         fix="give a number, or [x, y]" if vector else "give a number")
+    return v
+
+
+def _int(d: Mapping[str, Any], key: str, default: int, where: str) -> int:
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise InputError(f"{key} = {v!r} is not an integer", field=f"{where}{key}",
+                         fix="give a whole number")
+    return v
+
+
+def _bool(d: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+    v = d.get(key, default)
+    if not isinstance(v, bool):
+        # bool("no") is True: a string here would silently mean the opposite
+        raise InputError(f"{key} = {v!r} is not true or false", field=f"{where}{key}",
+                         fix="write true or false without quotes")
     return v
 
 
@@ -319,6 +353,10 @@ def plan_from_dict(d: Mapping[str, Any], source: str | None = None) -> ScanPlan:
 
 def _plan_from_dict(d: Mapping[str, Any]) -> ScanPlan:
     _check_keys(d, _TOP_KEYS, "")
+    for key in ("plan", "beam", "target"):
+        if not isinstance(d.get(key, {}), Mapping):
+            raise InputError(f"{key} = {d[key]!r} is not a table", field=key,
+                             fix=f"write it as a [{key}] table of key = value lines")
     meta = d.get("plan", {})
     beam = d.get("beam", {})
     tgt = d.get("target", {})
@@ -333,6 +371,9 @@ def _plan_from_dict(d: Mapping[str, Any]) -> ScanPlan:
     rel = float(_num(beam, "pot_rel_err", 0.003, "beam."))
     pts = []
     for i, rp in enumerate(raw_points):
+        if not isinstance(rp, Mapping):
+            raise InputError(f"point {rp!r} is not a table", field=f"points[{i}]", row=i,
+                             fix="add one points table (double-bracketed) per point")
         bad = sorted(set(rp) - _POINT_KEYS)
         if bad:
             raise InputError(f"unknown key {bad[0]!r}", field=f"points[{i}].{bad[0]}", row=i,
@@ -341,20 +382,21 @@ def _plan_from_dict(d: Mapping[str, Any]) -> ScanPlan:
             if req not in rp:
                 raise InputError(f"missing {req}", field=f"points[{i}].{req}", row=i,
                                  fix=f"give {req} for every point")
-        e = float(_num(rp, "e_beam", None, f"points[{i}]."))
-        pot = float(_num(rp, "pot", None, f"points[{i}]."))
+        where = f"points[{i}]."
+        e = float(_num(rp, "e_beam", None, where))
+        pot = float(_num(rp, "pot", None, where))
         pts.append(ScanPoint(
             e_beam=e, pot=pot,
-            pot_err=float(_num(rp, "pot_err", abs(pot) * rel, f"points[{i}].")),
-            kind=str(rp.get("kind", "on-resonance")), run=int(rp.get("run", 0)),
-            period=int(rp.get("period", i)), scan_part=int(rp.get("scan_part", 0)),
-            used=bool(rp.get("used", True)), label=str(rp.get("label", ""))))
+            pot_err=float(_num(rp, "pot_err", abs(pot) * rel, where)),
+            kind=str(rp.get("kind", "on-resonance")), run=_int(rp, "run", 0, where),
+            period=_int(rp, "period", i, where), scan_part=_int(rp, "scan_part", 0, where),
+            used=_bool(rp, "used", True, where), label=str(rp.get("label", ""))))
     mat_name = str(tgt.get("material", "diamond"))
     if mat_name not in MATERIALS:
         raise InputError(f"unknown target material {mat_name!r}", field="target.material",
                          fix=f"use one of {', '.join(MATERIALS)}")
-    spot = _num(beam, "spot_size", (1.0, 1.0), "beam.")
-    div = _num(beam, "divergence", (1.0, 1.0), "beam.")
+    spot = _num(beam, "spot_size", (1.0, 1.0), "beam.", vector=True)
+    div = _num(beam, "divergence", (1.0, 1.0), "beam.", vector=True)
     if isinstance(spot, int | float):
         spot = (spot, spot)
     if isinstance(div, int | float):

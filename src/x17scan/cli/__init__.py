@@ -62,8 +62,11 @@ _register_all()
 def error_line(message: str) -> None:
     """Print one red error line on stderr."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
+    # messages quote user input and hold brackets ("[x, y]", "points[0]"): never markup
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(message)}")
 
 
 def _usage_line(err) -> str:
