@@ -177,13 +177,14 @@ def _bounded(v: Any, opt: Opt, name: str, source: str) -> Any:
     if not math.isfinite(v):
         raise InputError(f"'{name}' must be finite, got {v}", field=name, source=source,
                          fix="give a finite number")
+    hint = f" {opt.help}" if opt.help else ""
     if opt.lo is not None and (v <= opt.lo if opt.lo_open else v < opt.lo):
         rel = ">" if opt.lo_open else ">="
         raise InputError(f"'{name}' must be {rel} {opt.lo}, got {v}", field=name, source=source,
-                         fix=f"set {name} {rel} {opt.lo}")
+                         fix=f"set {name} {rel} {opt.lo}{hint}")
     if opt.hi is not None and v > opt.hi:
         raise InputError(f"'{name}' must be <= {opt.hi}, got {v}", field=name, source=source,
-                         fix=f"set {name} <= {opt.hi}")
+                         fix=f"set {name} <= {opt.hi}{hint}")
     return v
 
 
@@ -269,9 +270,11 @@ _ECAL_SPEC = {
     "map": Opt("strs", length=N_SIDE, help="(29 strings of 29 characters 0/1)"),
 }
 _RESPONSE_SPEC = {
-    "stochastic": Opt("float", default=0.02, lo=0),
-    "noise": Opt("float", default=0.03, lo=0),
-    "constant": Opt("float", default=0.012, lo=0),
+    # upper bounds far beyond any EM calorimeter: they catch per cent written as a fraction
+    "stochastic": Opt("float", default=0.02, lo=0, hi=0.5,
+                      help="(a fraction: 0.02 is 2 %/sqrt(E/GeV))"),
+    "noise": Opt("float", default=0.03, lo=0, help="(MeV)"),
+    "constant": Opt("float", default=0.012, lo=0, hi=0.2, help="(a fraction: 0.012 is 1.2 %)"),
     "time_resolution": Opt("float", default=0.8, lo=0),
     "time_offset": Opt("float", default=0.0),
     "merge_window": Opt("float", default=5.0, lo=0),

@@ -386,9 +386,22 @@ def validate(options: SimOptions) -> ScanPlan:
     if not (0 < options.halo_fraction <= 1):
         raise InputError("halo fraction must be in (0, 1]", field="halo_fraction",
                          fix="e.g. 0.1")
-    _selection(options.selection)
-    _check_field(_detector(options.detector), plan, options.detector)
+    det = _detector(options.detector)
+    _check_outer_radius(_selection(options.selection), det)
+    _check_field(det, plan, options.detector)
     return plan
+
+
+def _check_outer_radius(selection, det) -> None:
+    """An outer radius cut inside the innermost crystal centre keeps no cluster: almost always
+    a length in cm (27 for 270 mm)."""
+    rc = selection.cuts["radius"]
+    r_in = float(det.ecal.crystal_radii().min())
+    if rc["enabled"] and rc["r_max"] <= r_in:
+        raise InputError(f"radius.r_max = {rc['r_max']:g} mm is inside the ECal's innermost "
+                         f"crystal centre ({r_in:.1f} mm): no cluster can pass",
+                         field="radius.r_max", source=selection.source,
+                         fix="give the radius in mm (PADME Run III: 270)")
 
 
 def _check_pot_fraction(plan: ScanPlan, fraction: float) -> None:
