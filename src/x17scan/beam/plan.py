@@ -435,8 +435,12 @@ def load_plan(name_or_path: str | Path | ScanPlan) -> ScanPlan:
         text = (resources.files("x17scan.beam") / "plans" / f"{s}.toml").read_text("utf-8")
         source = f"plan '{s}'"
     elif path.suffix == ".toml" and path.is_file():
-        text = path.read_text("utf-8")
         source = str(path)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"cannot read the file ({err})", field="--plan", source=source,
+                             fix="pass a UTF-8 TOML file") from None
     else:
         raise InputError(f"unknown plan {s!r}", field="--plan",
                          fix=f"use a shipped plan ({', '.join(shipped_plans())}) or a .toml file")

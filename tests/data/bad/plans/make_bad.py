@@ -76,6 +76,11 @@ CASES = {
 }
 
 
+# not text at all: written as bytes by main()
+BINARY = {"not_utf8.toml": (b"[plan]\nname = \"\xd0\xff\"\n", "--plan", None,
+                            "bytes that are not UTF-8 (used to be an internal error)")}
+
+
 def main() -> None:
     lines = ["# Malformed scan plans: `x17scan simulate --plan FILE` must refuse each with exit",
              "# code 2 and one line naming `field` (and `row`, the 0-based point index) and a",
@@ -90,6 +95,11 @@ def main() -> None:
             lines.append(f"row = {row}")
         lines.append(f'why = "{why}"')
         lines.append("")
+    for name, (data, field, row, why) in BINARY.items():
+        (HERE / name).write_bytes(data)
+        lines += [f'[files."{name}"]',
+                  'command = ["simulate", "--plan", "{path}", "--out", "{out}"]',
+                  f'field = "{field}"', f'why = "{why}"', ""]
     (HERE / "manifest.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
