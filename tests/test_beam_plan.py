@@ -92,3 +92,20 @@ def test_select_and_bunch_defaults(run3):
     with pytest.raises(InputError):
         run3.select(["bogus"])
     assert np.isclose(run3.e_beam_true(run3.points[0]), run3.points[0].e_beam)
+
+
+def test_readme_plan_example():
+    """The plan of the README's "Your own scan plan" loads as written: the documented defaults
+    (pot_err = pot x 0.3 %, kind on-resonance, Run III beam) and the no-target point."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    text = re.search(r"### Your own scan plan.*?```toml\n(.*?)```", readme, re.S).group(1)
+    plan = plan_from_dict(tomllib.loads(text), source="README")
+    a, b, empty = plan.points
+    assert a.pot_err == pytest.approx(0.003 * a.pot)
+    assert (a.kind, b.kind, empty.kind) == ("on-resonance", "on-resonance", "no-target")
+    assert b.pot_err == 4e7
+    assert [p.has_target for p in plan.points] == [True, True, False]
+    assert plan.bes == 0.0025 and plan.target.thickness == 0.1

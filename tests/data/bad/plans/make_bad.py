@@ -95,7 +95,7 @@ def main() -> None:
             lines.append(f"row = {row}")
         lines.append(f'why = "{why}"')
         lines.append("")
-    for name, (data, field, row, why) in BINARY.items():
+    for name, (data, field, _row, why) in BINARY.items():
         (HERE / name).write_bytes(data)
         lines += [f'[files."{name}"]',
                   'command = ["simulate", "--plan", "{path}", "--out", "{out}"]',
