@@ -419,7 +419,8 @@ def _check_pot_fraction(plan: ScanPlan, fraction: float) -> None:
     if fraction < need:
         step = 10.0 ** (math.floor(math.log10(need)) - 1)
         least = math.ceil(need / step) * step  # rounded up: the fix must be accepted
-        raise InputError(f"PoT fraction = {fraction:g} scales the {what} of {pt.label} to "
+        name = pt.label or f"the point at {pt.e_beam:g} MeV"
+        raise InputError(f"PoT fraction = {fraction:g} scales the {what} of {name} to "
                          f"{value * fraction:.3g} positrons, below the scan table's minimum of "
                          f"{floor:g}", field="--pot-fraction", fix=f"give at least {least:.2g}")
 
