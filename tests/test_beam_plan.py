@@ -103,9 +103,10 @@ def test_readme_plan_example():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     text = re.search(r"### Your own scan plan.*?```toml\n(.*?)```", readme, re.S).group(1)
     plan = plan_from_dict(tomllib.loads(text), source="README")
-    a, b, empty = plan.points
+    a, b, empty, c = plan.points
     assert a.pot_err == pytest.approx(0.003 * a.pot)
-    assert (a.kind, b.kind, empty.kind) == ("on-resonance", "on-resonance", "no-target")
+    assert (a.kind, b.kind, empty.kind, c.kind) == ("on-resonance", "on-resonance", "no-target",
+                                                    "on-resonance")
     assert b.pot_err == 4e7
-    assert [p.has_target for p in plan.points] == [True, True, False]
+    assert [p.has_target for p in plan.points] == [True, True, False, True]
     assert plan.bes == 0.0025 and plan.target.thickness == 0.1
