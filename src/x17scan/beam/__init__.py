@@ -4,6 +4,7 @@ structure and target. ``load_plan("run3")`` gives PADME Run III."""
 from x17scan.beam.plan import (
     E_BEAM_RANGE,
     KINDS,
+    MIN_POT,
     BunchStructure,
     ScanPlan,
     ScanPoint,
@@ -12,5 +13,5 @@ from x17scan.beam.plan import (
     shipped_plans,
 )
 
-__all__ = ["E_BEAM_RANGE", "KINDS", "BunchStructure", "ScanPlan", "ScanPoint", "load_plan",
-           "plan_from_dict", "shipped_plans"]
+__all__ = ["E_BEAM_RANGE", "KINDS", "MIN_POT", "BunchStructure", "ScanPlan", "ScanPoint",
+           "load_plan", "plan_from_dict", "shipped_plans"]

@@ -41,6 +41,10 @@ KINDS: tuple[str, ...] = ("on-resonance", "below", "over", "no-target")
 MATERIALS: dict[str, Material] = {"diamond": DIAMOND}
 """Target materials a plan may name (from :mod:`x17scan.physics.constants`)."""
 
+MIN_POT: float = 1e3
+"""Smallest PoT of a point (positrons): below it the numbers are almost always in units of 1e10;
+a real point holds 1e9 or more."""
+
 E_BEAM_RANGE: tuple[float, float] = (100.0, 550.0)
 """Beam energies (MeV) a plan may ask for. The DAFNE LINAC delivers positrons of 300-550 MeV to
 the LNF Beam-Test Facility, and the BTF line selects lower energies (down to a few tens of MeV)
@@ -274,7 +278,7 @@ def _validate(p: ScanPlan) -> None:
                        f"{lo:g}-{hi:g} MeV", f"{f}.e_beam",
                        "give the beam energy in MeV (not GeV, not sqrt(s))", i)
         _finite_pos(pt.pot, f"{f}.pot", "give the number of positrons on target (> 0)", row=i)
-        if pt.pot < 1e3:
+        if pt.pot < MIN_POT:
             raise _err(f"pot = {pt.pot} is implausibly small", f"{f}.pot",
                        "give the absolute number of positrons (e.g. 1e10)", i)
         _finite_pos(pt.pot_err, f"{f}.pot_err", "uncertainties are non-negative",

@@ -36,6 +36,19 @@ def _mass_of_e(e_beam: Any) -> np.ndarray:
     return sqrt_s_of(e_beam)
 
 
+def _finite_mean(x: np.ndarray) -> float:
+    """Mean of the finite values (masses without an expected limit are left out); NaN if none."""
+    x = np.asarray(x, dtype=float)
+    ok = np.isfinite(x)
+    return float(x[ok].mean()) if ok.any() else float("nan")
+
+
+def _tidy_pot(pot: float) -> float:
+    """PoT of a point as written to the plan file: to a million positrons at the Run III scale
+    (1e9-1e10), to four significant digits below 1e8 (never rounded to zero)."""
+    return float(round(pot, -6)) if pot >= 1e8 else float(f"{pot:.4g}")
+
+
 def figure_plan(ev: dict[str, Any], target: str, mass: float | None, window: tuple[float, float],
                 budget: float, gain: float, g_ref: float, name: str):
     """Top: PoT per point of the proposal, the even scan and the base plan vs beam energy
@@ -83,12 +96,14 @@ def figure_plan(ev: dict[str, Any], target: str, mass: float | None, window: tup
         a2.set_ylabel(r"expected median limit [$10^{-4}$]", fontsize=18)
         title = f"exclusion gain over the window: x{gain:.2f} in g"
     a2.set_xlabel(r"$M_X$ [MeV]")
-    ymax = max(np.nanmax(d["z_at_gref"] if target == "discovery" else d["median"] * 1e4)
-               for d in ev.values())
-    a2.set_ylim(0, ymax * (1.75 if target == "discovery" else 1.2))
-    if target == "exclusion":
-        core = np.nanmin(ev["proposal"]["median"]) * 1e4
-        a2.set_ylim(0, 3.0 * core)
+    ys = np.concatenate([d["z_at_gref"] if target == "discovery" else d["median"] * 1e4
+                         for d in ev.values()])
+    ys = ys[np.isfinite(ys)]
+    if ys.size:  # none finite: no expected limit inside the coupling grid (a tiny budget)
+        a2.set_ylim(0, ys.max() * (1.75 if target == "discovery" else 1.2))
+    core = np.asarray(ev["proposal"]["median"], dtype=float) * 1e4
+    if target == "exclusion" and np.isfinite(core).any():
+        a2.set_ylim(0, 3.0 * np.nanmin(core))
     a2.set_xlim(window[0] - 0.25, window[1] + 0.25)
     a2.legend(loc="upper center", fontsize=12, title=title, title_fontsize=13, ncols=2,
               frameon=True, facecolor="white", edgecolor="none", framealpha=0.9)
@@ -160,7 +175,7 @@ def register(app: typer.Typer) -> None:
         import time
 
         from x17scan import atomic, provenance
-        from x17scan.beam import E_BEAM_RANGE, ScanPlan, ScanPoint, load_plan
+        from x17scan.beam import E_BEAM_RANGE, MIN_POT, ScanPlan, ScanPoint, load_plan
         from x17scan.cli.cmd_sensitivity import (
             LINESHAPE_CHOICES,
             load_reference,
@@ -188,6 +203,10 @@ def register(app: typer.Typer) -> None:
         if target == "discovery" and mass is None:
             raise InputError("a discovery target needs the hypothesised mass", field="--mass",
                              fix="give --mass in MeV, e.g. 16.9")
+        if target == "exclusion" and mass is not None:
+            raise InputError(f"--mass {mass:g} is not used by an exclusion target, which covers "
+                             "--window", field="--mass",
+                             fix="drop --mass (and give --window), or use --target discovery")
         if mass is not None and not (math.isfinite(mass) and mass > 1.03):
             raise InputError(f"mass {mass} MeV is not a boson mass above 2 m_e", field="--mass",
                              fix="give the mass in MeV, e.g. 16.9")
@@ -221,8 +240,8 @@ def register(app: typer.Typer) -> None:
         if not 0.5 <= cl < 1.0:
             raise InputError(f"confidence level {cl} outside [0.5, 1)", field="--cl",
                              fix="give e.g. 0.90")
-        if min_pot is not None and not (math.isfinite(min_pot) and min_pot > 0):
-            raise InputError(f"min-pot = {min_pot} is not a positive number of positrons",
+        if min_pot is not None and not (math.isfinite(min_pot) and min_pot >= MIN_POT):
+            raise InputError(f"min-pot = {min_pot} is below {MIN_POT:g} positrons",
                              field="--min-pot", fix="give e.g. 1e9, or leave it out")
         try:
             base = load_plan(base_plan)
@@ -242,8 +261,13 @@ def register(app: typer.Typer) -> None:
             raise (err if err.source else err.with_source(plan_source(base_plan))) from None
         rel_pot = base.pot_rel_err if pot_syst is None else pot_syst
         budget = float(base_in.total_pot if budget is None else budget)
-        min_pot = 0.25 * budget / max_points if min_pot is None else min_pot
-        if not (math.isfinite(min_pot) and 0 <= min_pot and 3 * min_pot <= budget):
+        if budget < 3 * MIN_POT:
+            raise InputError(f"budget = {budget:g} PoT cannot fill 3 points of {MIN_POT:g}",
+                             field="--days" if days is not None else "--budget",
+                             fix="give the total positrons on target, e.g. 3.15e11")
+        if min_pot is None:
+            min_pot = max(0.25 * budget / max_points, MIN_POT)
+        if 3 * min_pot > budget:
             raise InputError(f"min-pot = {min_pot:.3g} leaves fewer than 3 points of the budget",
                              field="--min-pot", fix="lower --min-pot or raise the budget")
         win = parse_range(window, "--window")
@@ -344,19 +368,25 @@ def register(app: typer.Typer) -> None:
                                           for k, s in sens.items()}}
         else:
             inwin = (ev_masses >= win[0] - 1e-9) & (ev_masses <= win[1] + 1e-9)
-            means = {k: float(np.nanmean(s.median[inwin])) for k, s in sens.items()}
+            means = {k: _finite_mean(s.median[inwin]) for k, s in sens.items()}
             gain = means["even"] / means["proposal"]
             g_ref = float("nan")
             z = {k: np.full(ev_masses.size, np.nan) for k in tables}
             summary = {"mean_median_limit": means, "gain_g": gain}
+        if not math.isfinite(gain):  # nothing written yet
+            reach = "3 sigma" if target == "discovery" else "an expected limit"
+            raise InputError(f"with {budget:.3g} PoT the scans reach {reach} nowhere inside the "
+                             "coupling grid: there is nothing to compare",
+                             field="--days" if days is not None else "--budget",
+                             fix="raise the budget (Run III: 3.15e11 PoT)")
         t_full = np.zeros(cand.size)
         t_full[np.isin(cand, prop.e_beam)] = prop.pot
         fisher = {"proposal": prob.information(t_full).tolist()}
         t_eval = time.perf_counter() - t0 - t_opt
 
         # ---- outputs
-        points = tuple(ScanPoint(e_beam=round(float(e), 3), pot=float(round(p, -6)),
-                                 pot_err=float(round(p, -6)) * rel_pot, period=i,
+        points = tuple(ScanPoint(e_beam=round(float(e), 3), pot=_tidy_pot(p),
+                                 pot_err=_tidy_pot(p) * rel_pot, period=i,
                                  label=f"P{i:02d}")
                        for i, (e, p) in enumerate(zip(prop.e_beam, prop.pot, strict=True)))
         desc = (f"{target} target" + (f" at M = {mass:g} MeV" if mass is not None else "")
@@ -383,8 +413,8 @@ def register(app: typer.Typer) -> None:
         header = (f"Scan plan '{nm_name}' proposed by x17scan plan:\n  {cmd}\n{desc}.\n"
                   f"{gain_line}.\nReference for B and efficiency: {ref.name}.")
         even_plan = ScanPlan(name=f"even-{nm_name}", points=tuple(
-            ScanPoint(e_beam=round(float(e), 3), pot=float(round(p, -6)),
-                      pot_err=float(round(p, -6)) * rel_pot, period=i, label=f"E{i:02d}")
+            ScanPoint(e_beam=round(float(e), 3), pot=_tidy_pot(p),
+                      pot_err=_tidy_pot(p) * rel_pot, period=i, label=f"E{i:02d}")
             for i, (e, p) in enumerate(zip(e_even, pot_even, strict=True))),
             bes=bes_v, pot_rel_err=rel_pot, target=base.target,
             description=f"even scan of the same budget over {win[0]:g}-{win[1]:g} MeV")

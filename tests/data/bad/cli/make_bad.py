@@ -302,6 +302,15 @@ case("simulate-scheduler-bad", [*S, "--scheduler", "localhost"], "--scheduler",
 case("simulate-pot-fraction-tiny", [*S, "--pot-fraction", "1e-12"], "--pot-fraction",
      "too few positrons for a scan table (used to simulate everything, write the events, then "
      "fail naming 'pot')")
+case("plan-mass-with-exclusion", [*P, "--mass", "100"], "--mass",
+     "--mass is ignored by an exclusion target (used to be written into the plan's description)")
+case("plan-budget-tiny", [*P, "--budget", "1e3"], "--budget",
+     "a budget below 3 points of 1e3 PoT (points used to be rounded to 0 PoT)")
+case("plan-budget-no-reach", [*P, "--budget", "1e5"], "--budget",
+     "no expected limit inside the coupling grid (used to print a NaN gain, write the plan "
+     "and crash in the figure)")
+case("plan-min-pot-tiny", [*P, "--min-pot", "10"], "--min-pot",
+     "a minimum PoT below a plan's 1e3")
 case("sensitivity-seed-negative", ["sensitivity", *OUT, "--seed", "-1"], "--seed",
      "negative seed")
 case("sensitivity-out-file", ["sensitivity", *FILE_OUT], "--out", "a file as output folder")
