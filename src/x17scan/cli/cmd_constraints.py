@@ -80,9 +80,9 @@ def constraints(
     if bad or not fmts:
         raise InputError(f"unsupported figure format(s) {bad or formats!r}", field="--format",
                          fix="use png, pdf and/or svg")
-    if not (mass > 0):
-        raise InputError(f"mass must be > 0 MeV, got {mass}", field="--mass",
-                         fix="give the mass in MeV, e.g. 17.0")
+    if not (1.0 <= mass <= 100.0):  # the range of the exclusion plot and its inputs
+        raise InputError(f"mass {mass:g} MeV is outside the 1-100 MeV of the limits",
+                         field="--mass", fix="give the mass in MeV, e.g. 17.0")
     overlays = [load_overlay(p) for p in (overlay or [])]
 
     spec = plot.PlotSpec(limits=list(lims.values()), g2_alphas=alphas, g2_convention=conv,

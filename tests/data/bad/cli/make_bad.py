@@ -326,6 +326,8 @@ case("plan-min-pot-negative", ["plan", "--target", "exclusion", *OUT, "--min-pot
 case("atomki-out-file", ["atomki", *FILE_OUT], "--out", "a file as output folder")
 case("atomki-interp-unknown", ["atomki", *OUT, "--interp", "nosuch"], "--interp",
      "unknown interpolation without --result")
+case("constraints-mass-tev", ["constraints", *OUT, "--mass", "1e6"], "--mass",
+     "1 TeV: outside the limits (printed a (g-2) bound of g_ve > 25)")
 case("constraints-mass-negative-fix", ["constraints", *OUT, "--mass", "-1"], "--mass",
      "negative mass (the line must name a fix)")
 case("constraints-out-under-file", ["constraints", *SUB_OUT], "--out", "a folder under a file")
