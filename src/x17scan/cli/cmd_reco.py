@@ -13,6 +13,10 @@ reco_app = typer.Typer(
 )
 
 
+TOY_MAX_EVENTS = 1_000_000
+"""Largest ``reco toy`` sample: it runs as one batch (~0.6 GB resident at the maximum)."""
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(reco_app, name="reco")
 
@@ -27,12 +31,15 @@ def _console():
 def _energies(e_beam: list[float] | None) -> list[float]:
     import math
 
+    from x17scan.beam import E_BEAM_RANGE
     from x17scan.errors import InputError
 
+    lo, hi = E_BEAM_RANGE
     out = e_beam or [263.75, 282.22, 295.80]
     for e in out:
-        if not (math.isfinite(e) and e > 1.0):
-            raise InputError(f"beam energy must be > 1 MeV, got {e}", field="--e-beam",
+        if not (math.isfinite(e) and lo <= e <= hi):
+            raise InputError(f"beam energy {e} MeV is outside the beam line's {lo:g}-{hi:g} MeV",
+                             field="--e-beam",
                              fix="give the total positron energy in MeV, e.g. 282.2")
     return out
 
@@ -133,8 +140,9 @@ def toy(
     if not 0 < cos_max <= 1:
         raise InputError(f"--cos-max must be in (0, 1], got {cos_max}", field="--cos-max",
                          fix="e.g. --cos-max 0.4")
-    if n < 1:
-        raise InputError(f"--n must be >= 1, got {n}", field="--n", fix="e.g. --n 100000")
+    if not 1 <= n <= TOY_MAX_EVENTS:  # one unchunked batch: ~0.4 kB per event
+        raise InputError(f"--n must be in 1-{TOY_MAX_EVENTS:.0e}, got {n}", field="--n",
+                         fix="e.g. --n 100000; larger samples: x17scan simulate (chunked)")
     if seed < 0:
         raise InputError(f"--seed must be non-negative, got {seed}", field="--seed",
                          fix="give a non-negative integer")

@@ -258,6 +258,10 @@ case("reco-show-selection-unknown", ["reco", "show-selection", "tight"], "select
      "no such selection preset")
 case("reco-toy-n-negative", ["reco", "toy", "--n", "-1"], "--n", "negative events")
 case("reco-toy-n-zero", ["reco", "toy", "--n", "0"], "--n", "no events")
+case("reco-toy-n-huge", ["reco", "toy", "--n", "100000000000"], "--n",
+     "1e11 events in one batch (was a MemoryError)")
+case("reco-toy-e-beam-tev", ["reco", "toy", "--e-beam", "1e5"], "--e-beam",
+     "100 GeV: outside the beam line")
 case("reco-toy-final-unknown", ["reco", "toy", "--final", "mumu"], "--final",
      "unknown final state")
 case("reco-toy-cos-max-above-one", ["reco", "toy", "--cos-max", "2"], "--cos-max",
