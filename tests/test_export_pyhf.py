@@ -59,3 +59,14 @@ def test_import_round_trip(result_dir, tmp_path):
     back = read_table(out)
     fit = load("padme-run3").fit_points()
     assert len(back) == 42 and back.equals(fit)
+
+
+def test_export_into_existing_folder(result_dir, tmp_path):
+    """--out naming an existing folder writes the default file name in it (it used to fail with
+    an internal error when the workspace was moved onto the folder)."""
+    code, text = run_cli(["export", "pyhf", str(result_dir), "--mass", "16.9",
+                          "--out", str(tmp_path)])
+    assert code == 0, text
+    ws = tmp_path / "workspace_M16.900.json"
+    assert pyhf.Workspace(json.loads(ws.read_text())).model().config.nmaindata == 42
+    assert (tmp_path / "workspace_M16.900.x17scan.json").is_file()

@@ -36,8 +36,8 @@ def pyhf_export(
     result_dir: Path = typer.Argument(..., help="Output folder of `x17scan analyze`."),
     mass: float = typer.Option(None, "--mass", "-m", help="X17 mass hypothesis in MeV "
                                "[default: the mass of the largest excess]."),
-    out: Path = typer.Option(None, "--out", "-o", help="Workspace file [default: "
-                             "RESULT_DIR/pyhf/workspace_M<mass>.json]."),
+    out: Path = typer.Option(None, "--out", "-o", help="Workspace file, or an existing folder "
+                             "to write workspace_M<mass>.json in [default: RESULT_DIR/pyhf/]."),
 ) -> None:
     """Write the scan likelihood at one mass as a pyhf JSON workspace (plus an x17scan sidecar).
 
@@ -60,7 +60,10 @@ def pyhf_export(
     if not (s.min() - 1.0 <= mass <= s.max() + 1.0):
         raise InputError(f"mass {mass} MeV is outside the scan ({s.min():.3f}-{s.max():.3f} MeV)",
                          field="--mass", fix="choose a mass within the scanned sqrt(s) range")
-    path = out or Path(result_dir) / "pyhf" / f"workspace_M{mass:.3f}.json"
+    name = f"workspace_M{mass:.3f}.json"
+    path = Path(result_dir) / "pyhf" / name if out is None else out
+    if path.is_dir():  # like cp: a folder receives the default file name
+        path = path / name
     ws, side = export_workspace(table, signal_model_of(result), mass, path)
     Console().print(f"pyhf workspace written to {ws} (x17scan sidecar {side.name})")
 
