@@ -120,3 +120,25 @@ def test_result_dataframe_repr_and_plot(result):
         plt.close(fig)
     with pytest.raises(ValueError, match="unknown figure"):
         result.plot("nope")
+
+
+def test_figure_labels_render_as_written(result):
+    """The S+B legend built from the fitted mass and coupling reads "... 4.37$\\times 10^{-4}$"
+    (a non-raw "\\times" used to become a tab + "imes"), and a cls_scan block with the limit and
+    a fit (padme-run3 writes both) labels them."""
+    import dataclasses
+
+    from x17scan.report.figures import plot_cls_scan, plot_ratio
+
+    fits = dict(result.fits, s_plus_b_mass_MeV=16.9, s_plus_b_g=4.37e-4)
+    g = np.linspace(1e-4, 1e-3, 10)
+    cls = dict(result.cls_scan, g_limit=5.6e-4, g_fit=g, cls_fit=np.linspace(1, 0, 10),
+               fit_label="tanh fit (PADME)")
+    r = dataclasses.replace(result, fits=fits, cls_scan=cls)
+    labels = plot_ratio(r).axes[0].get_legend_handles_labels()[1]
+    assert any(lab.endswith(r"4.37$\times 10^{-4}$") for lab in labels), labels
+    assert not any("\t" in lab for lab in labels)
+    labels = plot_cls_scan(r).axes[0].get_legend_handles_labels()[1]
+    assert "tanh fit (PADME)" in labels
+    assert any(lab.startswith("90 % CL limit") and r"5.60$\times 10^{-4}$" in lab
+               for lab in labels), labels

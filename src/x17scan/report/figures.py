@@ -86,7 +86,7 @@ def plot_ratio(result, axes=None):
         text = f.get("s_plus_b_label")
         if text is None and f.get("s_plus_b_mass_MeV") is not None and f.get("s_plus_b_g"):
             text = (f"signal + background: $M_X$ = {f['s_plus_b_mass_MeV']:.2f} MeV, "
-                    f"$g_{{ve}}$ = {f['s_plus_b_g'] * 1e4:.2f}$\times 10^{{-4}}$")
+                    f"$g_{{ve}}$ = {f['s_plus_b_g'] * 1e4:.2f}" + r"$\times 10^{-4}$")
         ax.plot(cs, csb, "-", color="#bd1f01", lw=2, label=text or "signal + background fit")
     if used.any():
         # frame the fitted scan and the unfitted points next to it (within 0.5 MeV); far-away
@@ -210,7 +210,7 @@ def plot_cls_scan(result, ax=None):
         ax.plot(g * 1e4, _arr(c, "clb"), "^:", color="#94a4a2", ms=3, label=r"CL$_b$")
     if "cls_fit" in c and "g_fit" in c:
         ax.plot(_arr(c, "g_fit") * 1e4, _arr(c, "cls_fit"), "-", color="#ffa90e", lw=1.5,
-                label="interpolation")
+                label=c.get("fit_label", "interpolation"))
     alpha = 1.0 - float(c.get("cl", result.cl))
     ax.axhline(alpha, color="#bd1f01", ls="--", lw=1, label=f"$1-$CL = {alpha:.2f}")
     if c.get("g_limit") is not None:

@@ -37,7 +37,7 @@ from x17scan.parallel import (
 from x17scan.stats.method import AnalysisOptions, register_method
 from x17scan.stats.padme_run3.bands import expected_band
 from x17scan.stats.padme_run3.config import SOURCES, PadmeRun3Config
-from x17scan.stats.padme_run3.limits import upper_limits
+from x17scan.stats.padme_run3.limits import tanh_model, upper_limits
 from x17scan.stats.padme_run3.model import (
     PARAM_NAMES,
     PadmeProblem,
@@ -372,6 +372,14 @@ class PadmeRun3Method:
                            "clsb_err_hi": gr.clsb_err_hi, "ps": gr.ps, "pb": gr.pb,
                            "q_obs": ex.q_obs, "cl": result.cl,
                            "tanh_params": result.limits["tanh_params"][i_ex]}
+        # the limit and PADME's tanh fit it comes from, under the keys the figure draws
+        g_lim, p_tanh = result.limits["observed"][i_ex], result.limits["tanh_params"][i_ex]
+        if g_lim is not None and np.isfinite(g_lim):
+            result.cls_scan["g_limit"] = g_lim
+        if p_tanh is not None and np.all(np.isfinite(p_tanh)):
+            g_fit = np.linspace(float(gr.g.min()), float(gr.g.max()), 200)
+            result.cls_scan.update({"g_fit": g_fit, "fit_label": "tanh fit (PADME)",
+                                    "cls_fit": tanh_model(g_fit, np.asarray(p_tanh))})
         # 1 - CL_b at the smallest g: Q is then linear in the data's projection on the signal
         # shape, i.e. the score test of a signal at this mass (a local significance that uses
         # no limit distribution; PADME's §9 local p-value is the limit-based one)
