@@ -141,7 +141,7 @@ def toy(
         raise InputError(f"--cos-max must be in (0, 1], got {cos_max}", field="--cos-max",
                          fix="e.g. --cos-max 0.4")
     if not 1 <= n <= TOY_MAX_EVENTS:  # one unchunked batch: ~0.4 kB per event
-        raise InputError(f"--n must be in 1-{TOY_MAX_EVENTS:.0e}, got {n}", field="--n",
+        raise InputError(f"--n must be in 1-{TOY_MAX_EVENTS:,}, got {n:,}", field="--n",
                          fix="e.g. --n 100000; larger samples: x17scan simulate (chunked)")
     if seed < 0:
         raise InputError(f"--seed must be non-negative, got {seed}", field="--seed",

@@ -14,7 +14,9 @@ Blocks (all arrays as lists in JSON; masses in MeV, couplings g_ve dimensionless
   ``profile_mu`` (versus g at the best mass);
 * ``fits``: per-point curves for the figures (``sqrt_s``, ``ratio``, ``ratio_err``,
   ``b_only``, ``s_plus_b``);
-* ``cls_scan``: CLs vs g at the most significant mass (``g``, ``cls``, ``cls_err``, ``cl``);
+* ``cls_scan``: CLs vs g at the most significant mass (``g``, ``cls``, ``cls_err``, ``cl``;
+  where the method has them ``g_limit`` and the interpolation ``g_fit``, ``cls_fit``,
+  ``fit_label``);
 * ``control``: control-region stability fits;
 * ``sensitivity``: projections (``x17scan sensitivity``/``plan``): discovery reach, systematic
   variations, line shapes, planning proposal;
