@@ -75,6 +75,10 @@ _UNIT_FIX: dict[str, str] = {
 def format_of(path: str | os.PathLike[str]) -> str:
     """The format (``"csv"``, ``"parquet"`` or ``"root"``) of ``path`` from its suffix."""
     suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES and Path(path).is_dir():
+        raise InputError("is a folder, not a scan-table file", field="path", source=str(path),
+                         fix=f"give a file name ending in {', '.join(SUFFIXES)}, e.g. "
+                         f"{Path(path) / 'scan_table.parquet'}")
     if suffix not in SUFFIXES:
         raise InputError(f"unsupported file type {suffix or '(no suffix)'!r}", field="path",
                          fix=f"use one of {', '.join(SUFFIXES)}", source=str(path))

@@ -337,6 +337,8 @@ case("constraints-mass-negative-fix", ["constraints", *OUT, "--mass", "-1"], "--
 case("constraints-out-under-file", ["constraints", *SUB_OUT], "--out", "a folder under a file")
 case("data-convert-out-under-file", ["data", "convert", "padme-run3", "{path}/sub/x.csv"],
      "OUT", "writing under a file")
+case("data-convert-out-folder", ["data", "convert", "padme-run3", "{out}"], "path",
+     "a folder as the output file (the message said: unsupported file type, no suffix)")
 case("physics-report-out-file", ["physics", "report", *FILE_OUT], "--out",
      "a file as output folder")
 case("physics-lineshape-plot-under-file", ["physics", "lineshape", "--plot",
