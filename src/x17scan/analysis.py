@@ -192,6 +192,9 @@ def prepare(*, dataset: str | None = None, scan_table: str | Path | None = None,
         if value is not None and value < 1:
             raise InputError(f"{name} must be at least 1, got {value}", field=name,
                              fix=f"give a positive number of {name[2:]}")
+        if value is not None and asymptotic:
+            raise InputError(f"{name} has no effect with --asymptotic (no toys are thrown)",
+                             field=name, fix=f"drop {name} or --asymptotic")
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}", field="--workers",
                          fix="give 1 or more")

@@ -347,6 +347,8 @@ case("reco-toy-seed-negative", ["reco", "toy", "--seed", "-1"], "--seed", "negat
 case("reco-show-selection-e-beam-negative", ["reco", "show-selection", "padme-run3-inferred",
                                              "--e-beam", "-1"], "--e-beam",
      "negative beam energy (nothing printed before the error)")
+case("analyze-toys-with-asymptotic", [*A, "--toys", "500", "--asymptotic"], "--toys",
+     "toys requested in a mode that throws none (were ignored silently)")
 case("analyze-toys-not-a-number", [*A, "--toys", "abc"], "--toys", "wrong type")
 case("analyze-unknown-option", [*A, "--no-such-option"], "--no-such-option", "unknown option")
 case("data-show-missing-argument", ["data", "show"], "name", "missing argument")
