@@ -43,10 +43,18 @@ def _finite_mean(x: np.ndarray) -> float:
     return float(x[ok].mean()) if ok.any() else float("nan")
 
 
-def _tidy_pot(pot: float) -> float:
-    """PoT of a point as written to the plan file: to a million positrons at the Run III scale
-    (1e9-1e10), to four significant digits below 1e8 (never rounded to zero)."""
-    return float(round(pot, -6)) if pot >= 1e8 else float(f"{pot:.4g}")
+def _plan_points(e_beam: np.ndarray, pot: np.ndarray, rel_pot: float, prefix: str) -> tuple:
+    """ScanPoints as written to a plan file: E_beam to 1 keV, PoT to a million positrons at the
+    Run III scale (1e9-1e10) and to four significant digits below 1e8 (never rounded to zero),
+    PoT error ``rel_pot`` x PoT, labels ``prefix``00, ``prefix``01, ..."""
+    from x17scan.beam import ScanPoint
+
+    points = []
+    for i, (e, p) in enumerate(zip(e_beam, pot, strict=True)):
+        tidy = float(round(p, -6)) if p >= 1e8 else float(f"{p:.4g}")
+        points.append(ScanPoint(e_beam=round(float(e), 3), pot=tidy, pot_err=tidy * rel_pot,
+                                period=i, label=f"{prefix}{i:02d}"))
+    return tuple(points)
 
 
 def figure_plan(ev: dict[str, Any], target: str, mass: float | None, window: tuple[float, float],
@@ -175,7 +183,7 @@ def register(app: typer.Typer) -> None:
         import time
 
         from x17scan import atomic, provenance
-        from x17scan.beam import E_BEAM_RANGE, MIN_POT, ScanPlan, ScanPoint, load_plan
+        from x17scan.beam import E_BEAM_RANGE, MIN_POT, ScanPlan, load_plan
         from x17scan.cli.cmd_sensitivity import (
             LINESHAPE_CHOICES,
             load_reference,
@@ -261,9 +269,10 @@ def register(app: typer.Typer) -> None:
             raise (err if err.source else err.with_source(plan_source(base_plan))) from None
         rel_pot = base.pot_rel_err if pot_syst is None else pot_syst
         budget = float(base_in.total_pot if budget is None else budget)
+        budget_field = "--days" if days is not None else "--budget"
         if budget < 3 * MIN_POT:
             raise InputError(f"budget = {budget:g} PoT cannot fill 3 points of {MIN_POT:g}",
-                             field="--days" if days is not None else "--budget",
+                             field=budget_field,
                              fix="give the total positrons on target, e.g. 3.15e11")
         if min_pot is None:
             min_pot = max(0.25 * budget / max_points, MIN_POT)
@@ -377,7 +386,7 @@ def register(app: typer.Typer) -> None:
             reach = "3 sigma" if target == "discovery" else "an expected limit"
             raise InputError(f"with {budget:.3g} PoT the scans reach {reach} nowhere inside the "
                              "coupling grid: there is nothing to compare",
-                             field="--days" if days is not None else "--budget",
+                             field=budget_field,
                              fix="raise the budget (Run III: 3.15e11 PoT)")
         t_full = np.zeros(cand.size)
         t_full[np.isin(cand, prop.e_beam)] = prop.pot
@@ -385,10 +394,7 @@ def register(app: typer.Typer) -> None:
         t_eval = time.perf_counter() - t0 - t_opt
 
         # ---- outputs
-        points = tuple(ScanPoint(e_beam=round(float(e), 3), pot=_tidy_pot(p),
-                                 pot_err=_tidy_pot(p) * rel_pot, period=i,
-                                 label=f"P{i:02d}")
-                       for i, (e, p) in enumerate(zip(prop.e_beam, prop.pot, strict=True)))
+        points = _plan_points(prop.e_beam, prop.pot, rel_pot, "P")
         desc = (f"{target} target" + (f" at M = {mass:g} MeV" if mass is not None else "")
                 + f", window {win[0]:g}-{win[1]:g} MeV, budget {budget:.4g} PoT, "
                 f"{len(points)} points (min spacing {min_spacing:g} MeV, max {max_points}), "
@@ -412,10 +418,8 @@ def register(app: typer.Typer) -> None:
                      f"x{gain:.3f}")
         header = (f"Scan plan '{nm_name}' proposed by x17scan plan:\n  {cmd}\n{desc}.\n"
                   f"{gain_line}.\nReference for B and efficiency: {ref.name}.")
-        even_plan = ScanPlan(name=f"even-{nm_name}", points=tuple(
-            ScanPoint(e_beam=round(float(e), 3), pot=_tidy_pot(p),
-                      pot_err=_tidy_pot(p) * rel_pot, period=i, label=f"E{i:02d}")
-            for i, (e, p) in enumerate(zip(e_even, pot_even, strict=True))),
+        even_plan = ScanPlan(
+            name=f"even-{nm_name}", points=_plan_points(e_even, pot_even, rel_pot, "E"),
             bes=bes_v, pot_rel_err=rel_pot, target=base.target,
             description=f"even scan of the same budget over {win[0]:g}-{win[1]:g} MeV")
         out.mkdir(parents=True, exist_ok=True)
