@@ -79,7 +79,9 @@ def test_html_self_contained(result):
 def test_mass_grid():
     g = parse_mass_grid("16.22:17.72:0.02")
     assert g.size == 76 and g[0] == 16.22 and g[-1] == 17.72
-    for bad in ("16:17", "17:16:0.1", "a:b:c", "0.5:2:0.1", "16:17:0"):
+    assert parse_mass_grid("16.9:16.9:0.1").tolist() == [16.9]
+    assert parse_mass_grid("16.8:17.0:0.2").tolist() == [16.8, 17.0]
+    for bad in ("16:17", "17:16:0.1", "a:b:c", "0.5:2:0.1", "16:17:0", "16.8:17.0:0.5"):
         with pytest.raises(InputError):
             parse_mass_grid(bad)
 

@@ -101,6 +101,12 @@ def parse_mass_grid(spec: str) -> np.ndarray:
     if not (np.isfinite([lo, hi, step]).all() and step > 0 and hi >= lo):
         raise InputError(f"mass grid {spec!r} is empty or has a non-positive step",
                          field="--mass-grid", fix="give MIN:MAX:STEP with MIN <= MAX and STEP > 0")
+    if hi > lo and step > hi - lo + 1e-9:
+        # "16.8:17.0:0.5" would give the one mass 16.8: almost always a slip (STEP and MAX
+        # swapped, or a unit), so it is refused rather than run on a grid the user did not mean.
+        raise InputError(f"mass grid {spec!r}: STEP {step:g} MeV is larger than MAX - MIN = "
+                         f"{hi - lo:g} MeV, so the grid would hold MIN only", field="--mass-grid",
+                         fix="give a STEP smaller than MAX - MIN, or MIN:MIN:STEP for one mass")
     if lo <= 2 * M_E:
         raise InputError(f"mass {lo} MeV is below the e+e- threshold", field="--mass-grid",
                          fix=f"masses must exceed 2 m_e = {2 * M_E:.4f} MeV")

@@ -37,6 +37,8 @@ case("analyze-mass-grid-two-fields", [*A, "--mass-grid", "16.8:17.0"], "--mass-g
      "STEP missing")
 case("analyze-mass-grid-zero-step", [*A, "--mass-grid", "16:17:0"], "--mass-grid",
      "zero step")
+case("analyze-mass-grid-step-too-large", [*A, "--mass-grid", "16.8:17.0:0.5"], "--mass-grid",
+     "STEP larger than MAX - MIN: a one-mass grid the user did not mean")
 case("analyze-mass-grid-nan", [*A, "--mass-grid", "nan:17:0.1"], "--mass-grid", "NaN mass")
 case("analyze-mass-grid-below-threshold", [*A, "--mass-grid", "0.5:1:0.1"], "--mass-grid",
      "masses below 2 m_e")
