@@ -255,6 +255,9 @@ def _validate(p: ScanPlan) -> None:
                    "micro_bunch_length must be <= micro_bunch_period")
     _finite_pos(p.pot_rel_err, "beam.pot_rel_err", "give a relative uncertainty, e.g. 0.003",
                 allow_zero=True)
+    if p.pot_rel_err >= 1:
+        raise _err(f"pot_rel_err = {p.pot_rel_err} is not a fraction below 1", "beam.pot_rel_err",
+                   "give the relative PoT uncertainty as a fraction, e.g. 0.003 for 0.3 %")
     _finite_pos(p.halo_rate_per_pot, "beam.halo_rate_per_pot",
                 "give the beam-halo event rate per positron (>= 0)", allow_zero=True)
     _finite_pos(p.target.thickness, "target.thickness", "give the thickness in mm (e.g. 0.1)")
@@ -389,6 +392,12 @@ def _plan_from_dict(d: Mapping[str, Any]) -> ScanPlan:
         where = f"points[{i}]."
         e = float(_num(rp, "e_beam", None, where))
         pot = float(_num(rp, "pot", None, where))
+        if "pot_err" not in rp and pot >= MIN_POT and 0 < pot * rel < 1:
+            # The default would fail later naming points[i].pot_err, a key the user did not write.
+            raise InputError(f"pot_rel_err = {rel:g} gives point {i} (pot = {pot:g}) a PoT "
+                             "uncertainty below one positron", field="beam.pot_rel_err", row=i,
+                             fix="give a relative uncertainty such as 0.003 (0.3 %), or pot_err "
+                             "for that point")
         pts.append(ScanPoint(
             e_beam=e, pot=pot,
             pot_err=float(_num(rp, "pot_err", abs(pot) * rel, where)),
