@@ -109,3 +109,20 @@ def test_project_simplex(values, total):
     theta = (v - p)[pos]
     assert np.ptp(theta) < 1e-8 * max(1.0, np.abs(v).max())
     assert np.all(v[~pos] <= theta.mean() + 1e-8 * max(1.0, np.abs(v).max()))
+
+
+def test_propose_best_picks_lower_objective():
+    """Two candidate sets for the same target: one misses the energy that carries the signal,
+    the other holds it; propose_best returns the second, whose objective is the lower."""
+    def ratio(e, m):
+        return np.where(np.abs(e - E3[1]) < 1e-6, 1e3, 0.0)[None, :] * np.ones((1, e.size))
+
+    e_miss = P.e_beam_of(16.92 + np.array([-0.2, -0.1, 0.1, 0.2]))
+    pb_miss = P.planning_problem(e_miss, np.full(4, B), np.zeros(4), ratio, [17.0], None,
+                                 "discovery")
+    pb_hit = P.planning_problem(E3, np.full(3, B), np.zeros(3), ratio, [17.0], None,
+                                "discovery")
+    k, prop = P.propose_best([pb_miss, pb_hit], 1e11, max_points=4)
+    assert k == 1
+    np.testing.assert_allclose(prop.pot / 1e11, [0.25, 0.5, 0.25], atol=1e-6)
+    assert prop.objective < P.propose(pb_miss, 1e11, max_points=4).objective

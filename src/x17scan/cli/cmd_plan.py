@@ -22,6 +22,8 @@ DEFAULT_POT_PER_DAY = 2.0e10
 DEFAULT_HALF_WINDOW = 0.3
 """Default mass window of a discovery target: +-0.3 MeV (PADME's look-elsewhere window
 16.6-17.2 MeV around the 16.9 MeV fluctuation has this width)."""
+EVAL_STEP = 0.01
+"""Mass step (MeV) of the exclusion target and of the evaluation: half the line-shape width."""
 
 
 def _e_res(mass: Any) -> np.ndarray:
@@ -41,6 +43,16 @@ def _finite_mean(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=float)
     ok = np.isfinite(x)
     return float(x[ok].mean()) if ok.any() else float("nan")
+
+
+def _left_out(summary: dict) -> str:
+    """Note on the masses an exclusion gain leaves out (none: empty)."""
+    k = summary.get("n_masses_without_limit", 0)
+    if not k:
+        return ""
+    n = summary["n_masses"]
+    return (f" ({n} of {n + k} masses; {k} without an expected limit inside the coupling grid "
+            "for one of the scans are left out)")
 
 
 def _plan_points(e_beam: np.ndarray, pot: np.ndarray, rel_pot: float, prefix: str) -> tuple:
@@ -319,10 +331,6 @@ def register(app: typer.Typer) -> None:
 
         # ---- the optimisation problem
         anchor = float(_e_res(mass)) if target == "discovery" else e_win[0]
-        cand = P.candidate_grid(e_lo, e_hi, min_spacing, anchor)
-        c = ref.at(P.sqrt_s_of(cand), "--e-range")
-        eff = c["eff"] * S.spin_efficiency_factor(P.sqrt_s_of(cand), spin, ref.spin)
-        sig2 = rel_pot ** 2 + c["bkg_rel_err"] ** 2
         sm = S.signal_model(lineshape, spin, bes_v)
         if target == "discovery":
             if mass_sigma > 0:
@@ -331,18 +339,38 @@ def register(app: typer.Typer) -> None:
             else:
                 tm, tw = np.array([mass]), None
         else:
-            tm = np.round(np.arange(win[0], win[1] + 1e-9, 0.02), 10)
+            # Finer than the line-shape width (~0.02 MeV in sqrt(s) at 0.25 % BES) and the same
+            # step as the evaluation below: on a coarser grid the optimum covers the grid masses
+            # and leaves the ones in between weak.
+            tm = np.round(np.arange(win[0], win[1] + 1e-9, EVAL_STEP), 10)
             tw = None
 
-        def ratio(e: np.ndarray, m: np.ndarray) -> np.ndarray:
-            return sm.yield_per_pot(e, m) * (eff / c["bkg"])[None, :]
+        def problem(cand: np.ndarray) -> Any:
+            c = ref.at(P.sqrt_s_of(cand), "--e-range")
+            eff = c["eff"] * S.spin_efficiency_factor(P.sqrt_s_of(cand), spin, ref.spin)
+            sig2 = rel_pot ** 2 + c["bkg_rel_err"] ** 2
 
-        prob = P.planning_problem(cand, c["bkg"], sig2, ratio, tm, tw, target)
-        prop = P.propose(prob, budget, max_points, min_pot)
+            def ratio(e: np.ndarray, m: np.ndarray) -> np.ndarray:
+                return sm.yield_per_pot(e, m) * (eff / c["bkg"])[None, :]
+
+            return P.planning_problem(cand, c["bkg"], sig2, ratio, tm, tw, target)
+
+        # Two candidate sets, both at least min_spacing apart: the grid anchored at the target
+        # (the mass's resonance energy, or the window's start) and the energies of an even scan
+        # of the window. The proposal is the better optimum by the planning objective, so it is
+        # never worse than optimised PoT at the even scan's energies (the anchored grid alone
+        # lost to them on wide windows, where the grid's phase matters).
+        n_fit = int(np.floor((e_win[1] - e_win[0]) / min_spacing + 1e-9)) + 1
+        problems = [problem(P.candidate_grid(e_lo, e_hi, min_spacing, anchor))]
+        if n_fit >= 3:
+            problems.append(problem(P.even_scan(e_win[0], e_win[1], min(max_points, n_fit),
+                                                budget)[0]))
+        k_best, prop = P.propose_best(problems, budget, max_points, min_pot)
+        prob, cand_set = problems[k_best], ("grid", "even-scan energies")[k_best]
+        cand = prob.e_beam
         t_opt = time.perf_counter() - t0
 
         # ---- even scan of the same budget, same number of points where they fit
-        n_fit = int(np.floor((e_win[1] - e_win[0]) / min_spacing + 1e-9)) + 1
         n_even = max(3, min(prop.e_beam.size, n_fit))
         e_even, pot_even = P.even_scan(e_win[0], e_win[1], n_even, budget)
         if (np.diff(e_even) < min_spacing - 1e-9).any():   # window narrower than 3 spacings
@@ -351,7 +379,7 @@ def register(app: typer.Typer) -> None:
             pot_even = np.full(3, budget / 3)
 
         # ---- full-likelihood evaluation
-        ev_masses = np.round(np.arange(win[0] - 0.25, win[1] + 0.25 + 1e-9, 0.01), 10)
+        ev_masses = np.round(np.arange(win[0] - 0.25, win[1] + 0.25 + 1e-9, EVAL_STEP), 10)
 
         def tab(e: np.ndarray, pot: np.ndarray, nm: str) -> Any:
             return S.asimov_table(e, pot, pot * rel_pot, ref, spin=spin, name=nm)
@@ -377,11 +405,16 @@ def register(app: typer.Typer) -> None:
                                           for k, s in sens.items()}}
         else:
             inwin = (ev_masses >= win[0] - 1e-9) & (ev_masses <= win[1] + 1e-9)
-            means = {k: _finite_mean(s.median[inwin]) for k, s in sens.items()}
+            # Both scans are averaged over the same masses: those where each has a limit inside
+            # the coupling grid (a mean over different subsets would compare unlike things).
+            both = inwin & np.isfinite(sens["proposal"].median) & np.isfinite(sens["even"].median)
+            means = {k: _finite_mean(s.median[both]) for k, s in sens.items()}
             gain = means["even"] / means["proposal"]
             g_ref = float("nan")
             z = {k: np.full(ev_masses.size, np.nan) for k in tables}
-            summary = {"mean_median_limit": means, "gain_g": gain}
+            summary = {"mean_median_limit": means, "gain_g": gain,
+                       "n_masses": int(both.sum()),
+                       "n_masses_without_limit": int(inwin.sum() - both.sum())}
         if not math.isfinite(gain):  # nothing written yet
             reach = "3 sigma" if target == "discovery" else "an expected limit"
             raise InputError(f"with {budget:.3g} PoT the scans reach {reach} nowhere inside the "
@@ -390,7 +423,11 @@ def register(app: typer.Typer) -> None:
                              fix="raise the budget (Run III: 3.15e11 PoT)")
         t_full = np.zeros(cand.size)
         t_full[np.isin(cand, prop.e_beam)] = prop.pot
-        fisher = {"proposal": prob.information(t_full).tolist()}
+        prob_even = problem(e_even)
+        fisher = {"proposal": prob.information(t_full).tolist(),
+                  "even": prob_even.information(pot_even).tolist()}
+        objective = {"proposal": prob.objective(t_full)[0],
+                     "even": prob_even.objective(pot_even)[0]}
         t_eval = time.perf_counter() - t0 - t_opt
 
         # ---- outputs
@@ -415,7 +452,7 @@ def register(app: typer.Typer) -> None:
                      f"(Z = {summary['z_proposal']:.2f} vs {summary['z_even']:.2f} for an even "
                      f"scan at g_ve = {g_ref:.3g})" if target == "discovery" else
                      f"gain in the mean expected median limit over {win[0]:g}-{win[1]:g} MeV: "
-                     f"x{gain:.3f}")
+                     f"x{gain:.3f}" + _left_out(summary))
         header = (f"Scan plan '{nm_name}' proposed by x17scan plan:\n  {cmd}\n{desc}.\n"
                   f"{gain_line}.\nReference for B and efficiency: {ref.name}.")
         even_plan = ScanPlan(
@@ -435,14 +472,18 @@ def register(app: typer.Typer) -> None:
                             "min_pot": min_pot, "e_range_MeV": [e_lo, e_hi]},
             "proposal": {"e_beam": prop.e_beam, "pot": prop.pot},
             "even": {"e_beam": e_even, "pot": pot_even},
-            "candidates": {"e_beam": cand, "pot_continuous": prop.continuous_pot},
+            "candidates": {"set": cand_set, "e_beam": cand,
+                           "pot_continuous": prop.continuous_pot},
             "history": prop.history, "summary": summary, "gain": gain,
             "evaluation": {k: {"mass_MeV": ev_masses, "median": s.median,
                                "g_3sigma_local": s.discovery_local[3.0], "z_at_g_ref": z[k]}
                            for k, s in sens.items()},
             "fisher_information_proposal": fisher["proposal"],
+            "fisher_information_even": fisher["even"],
+            "planning_objective": objective,
             "method": "Fisher-information allocation (stats.planning), evaluated with the "
-                      "asymptotic profile likelihood"}
+                      "asymptotic profile likelihood; planning_objective is the value minimised "
+                      "(discovery: -mean information; exclusion: mean information^-1/4)"}
         res.options = {"command": "plan", "target": target, "mass": mass,
                        "mass_sigma": mass_sigma, "window": list(win), "budget": budget,
                        "days": days, "pot_per_day": pot_per_day, "min_spacing": min_spacing,

@@ -255,6 +255,22 @@ def propose(problem: PlanningProblem, budget: float, max_points: int, min_pot: f
                     continuous_pot=t_cont, candidates=problem.e_beam, history=history)
 
 
+def propose_best(problems: Sequence[PlanningProblem], budget: float, max_points: int,
+                 min_pot: float = 0.0) -> tuple[int, Proposal]:
+    """:func:`propose` on each problem (same target masses, different candidate energies) and
+    the proposal with the lowest objective, with its index. The first problem is the reference:
+    its InputError propagates; a later one that cannot meet the constraints is skipped."""
+    best = (0, propose(problems[0], budget, max_points, min_pot))
+    for k, pb in enumerate(problems[1:], start=1):
+        try:
+            prop = propose(pb, budget, max_points, min_pot)
+        except InputError:
+            continue
+        if prop.objective < best[1].objective:
+            best = (k, prop)
+    return best
+
+
 def candidate_grid(e_lo: float, e_hi: float, min_spacing: float,
                    anchor: float | None = None) -> Array:
     """Candidate beam energies (MeV) in [e_lo, e_hi] every ``min_spacing`` MeV (aligned so that
