@@ -591,6 +591,19 @@ def _put(e_out, p_out, i, k, e, px, py, pz):
     p_out[i, k, 2] = pz
 
 
+@numba.njit(**_JIT)
+def _put_event(e_out, p_out, vertex, t0, e_beam, i, a, b, x, y, z, t, e):
+    """Row i of the generator outputs: bodies a and b as (E, px, py, pz), vertex (x, y, z),
+    bunch time t and the positron energy e at the vertex."""
+    _put(e_out, p_out, i, 0, a[0], a[1], a[2], a[3])
+    _put(e_out, p_out, i, 1, b[0], b[1], b[2], b[3])
+    vertex[i, 0] = x
+    vertex[i, 1] = y
+    vertex[i, 2] = z
+    t0[i] = t
+    e_beam[i] = e
+
+
 # -- chunk kernels -------------------------------------------------------------------------------
 @numba.njit(**_JIT)
 def background_chunk(state, i0, n, max_prop, par_a, gg, at_rest, q_a, rad_cdf_a, rad_guide_a,
@@ -656,13 +669,8 @@ def background_chunk(state, i0, n, max_prop, par_a, gg, at_rest, q_a, rad_cdf_a,
                                           d_x0, d_h)
             ea, pax, pay, paz, eb, pbx, pby, pbz = eb, pbx, pby, pbz, ea, pax, pay, paz
             cos_out[i] = -c
-        _put(e_out, p_out, i, 0, ea, pax, pay, paz)
-        _put(e_out, p_out, i, 1, eb, pbx, pby, pbz)
-        vertex[i, 0] = x
-        vertex[i, 1] = y
-        vertex[i, 2] = z
-        t0[i] = _bunch_time(st, par)
-        e_beam[i] = e
+        _put_event(e_out, p_out, vertex, t0, e_beam, i, (ea, pax, pay, paz),
+                   (eb, pbx, pby, pbz), x, y, z, _bunch_time(st, par), e)
         sqrt_s[i] = w
         i += 1
     return i, n_prop, sig_sum, n_over
@@ -719,13 +727,8 @@ def signal_chunk(state, i0, n, max_prop, par_a, q_a, j_a, e_res, env, mass, va, 
                                       d_h)
         eb, pbx, pby, pbz = _outgoing(st, eb, pbx, pby, pbz, z, par, True, dpos, n_d, d_x0,
                                       d_h)
-        _put(e_out, p_out, i, 0, ea, pax, pay, paz)
-        _put(e_out, p_out, i, 1, eb, pbx, pby, pbz)
-        vertex[i, 0] = x
-        vertex[i, 1] = y
-        vertex[i, 2] = z
-        t0[i] = _bunch_time(st, par)
-        e_beam[i] = e
+        _put_event(e_out, p_out, vertex, t0, e_beam, i, (ea, pax, pay, paz),
+                   (eb, pbx, pby, pbz), x, y, z, _bunch_time(st, par), e)
         cos_out[i] = c
         i += 1
     return i, n_prop, w_sum, n_over
