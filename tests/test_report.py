@@ -144,3 +144,30 @@ def test_figure_labels_render_as_written(result):
     assert "tanh fit (PADME)" in labels
     assert any(lab.startswith("90 % CL limit") and r"5.60$\times 10^{-4}$" in lab
                for lab in labels), labels
+
+
+def test_control_figure_breaks_the_axis_at_empty_ranges():
+    """Regions more than 0.5 MeV apart get one panel each on a common y axis, each panel's x
+    range covering its points; a caller's axis gets everything on one axis."""
+    import matplotlib.pyplot as plt
+
+    from x17scan.report.figures import _x_groups, plot_control
+
+    below, side = np.linspace(14.55, 14.76, 5), np.r_[np.linspace(16.39, 16.58, 5), 17.3, 17.4]
+    assert _x_groups(np.r_[side, below], 0.5) == [(14.55, 14.76), (16.39, 16.58), (17.3, 17.4)]
+    regions = {name: {"label": name, "sqrt_s": x, "ratio": np.ones(x.size),
+                      "ratio_err": np.full(x.size, 0.01)}
+               for name, x in (("below", below), ("side bands", side))}
+    res = Result(method="profile", control={"regions": regions})
+    fig = plot_control(res)
+    axes = fig.axes
+    assert len(axes) == 3
+    assert all(a.get_shared_y_axes().joined(axes[0], a) for a in axes)
+    for a, (lo, hi) in zip(axes, [(14.55, 14.76), (16.39, 16.58), (17.3, 17.4)], strict=True):
+        x0, x1 = a.get_xlim()
+        assert x0 < lo and hi < x1 and x1 - x0 < hi - lo + 0.2
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    assert plot_control(res, ax=ax) is fig and len(fig.axes) == 1
+    assert ax.get_xlim()[0] < 14.55 and ax.get_xlim()[1] > 17.4
+    plt.close(fig)

@@ -234,24 +234,78 @@ def plot_cls_scan(result, ax=None):
     return fig
 
 
+def _x_groups(x: np.ndarray, min_gap: float) -> list[tuple[float, float]]:
+    """(lo, hi) of the runs of sorted ``x`` separated by more than ``min_gap``."""
+    x = np.sort(x[np.isfinite(x)])
+    if x.size == 0:
+        return []
+    cut = np.flatnonzero(np.diff(x) > min_gap)
+    starts, ends = np.r_[0, cut + 1], np.r_[cut, x.size - 1]
+    return [(float(x[a]), float(x[b])) for a, b in zip(starts, ends, strict=True)]
+
+
 def plot_control(result, ax=None):
-    """Stability of R in the control regions (below resonance, side bands), with fits."""
-    fig, ax = _new_axes(ax)
+    """Stability of R in the control regions (below resonance, side bands), with fits.
+
+    Regions more than 0.5 MeV apart in sqrt(s) (Run III: 14.5-14.8 and 16.4-17.5 MeV) are drawn
+    on a broken x axis, one panel per group with a common y axis; with ``ax`` given, one axis."""
+    import matplotlib.pyplot as plt
+
     regions = (result.control or {}).get("regions", {})
-    for i, (name, reg) in enumerate(regions.items()):
-        s, r, dr = _arr(reg, "sqrt_s"), _arr(reg, "ratio"), _arr(reg, "ratio_err")
-        color = f"C{i}"
-        ax.errorbar(s, r, dr, fmt="o", color=color, ms=4, label=reg.get("label", name))
-        for kind, ls in (("constant", "--"), ("linear", "-")):
-            fit = reg.get(kind)
-            if fit and "curve" in fit:
-                txt = fit.get("chi2"), fit.get("ndf")
-                lab = f"{kind}: $\\chi^2$/ndf = {txt[0]:.1f}/{txt[1]}" if None not in txt else kind
-                ax.plot(s, _arr(fit, "curve"), ls, color=color, lw=1.2, label=lab)
-    ax.set_xlabel("√s [MeV]")
-    ax.set_ylabel(r"$R = N/(N_{PoT}\,B)$")
-    ax.legend(fontsize=11, loc="best")
-    label(ax, "control regions", _dataset_label(result))
+    xs = [_arr(reg, "sqrt_s") for reg in regions.values()]
+    groups = _x_groups(np.concatenate(xs), 0.5) if xs else []
+    if ax is not None or len(groups) < 2:
+        fig, ax = _new_axes(ax)
+        axes = [ax]
+    else:
+        pad = 0.08
+        widths = [hi - lo + 2 * pad for lo, hi in groups]
+        fig, axes = plt.subplots(1, len(groups), sharey=True, figsize=(9, 6.5),
+                                 gridspec_kw={"width_ratios": widths, "wspace": 0.06})
+        axes = list(axes)
+    for a in axes:
+        for i, (name, reg) in enumerate(regions.items()):
+            s, r, dr = _arr(reg, "sqrt_s"), _arr(reg, "ratio"), _arr(reg, "ratio_err")
+            color = f"C{i}"
+            a.errorbar(s, r, dr, fmt="o", color=color, ms=4, label=reg.get("label", name))
+            for kind, ls in (("constant", "--"), ("linear", "-")):
+                fit = reg.get(kind)
+                if fit and "curve" in fit:
+                    txt = fit.get("chi2"), fit.get("ndf")
+                    lab = (f"{reg.get('label', name).split(' (')[0]}, {kind}: $\\chi^2$/ndf = "
+                           f"{txt[0]:.1f}/{txt[1]}" if None not in txt else kind)
+                    a.plot(s, _arr(fit, "curve"), ls, color=color, lw=1.2, label=lab)
+    axes[0].set_ylabel(r"$R = N/(N_{PoT}\,B)$")
+    if len(axes) == 1:
+        axes[0].set_xlabel("√s [MeV]")
+        axes[0].legend(fontsize=11, loc="best")
+        label(axes[0], "control regions", _dataset_label(result))
+        return fig
+    from matplotlib.ticker import MaxNLocator
+
+    for k, (a, (lo, hi)) in enumerate(zip(axes, groups, strict=True)):
+        a.set_xlim(lo - pad, hi + pad)
+        a.xaxis.set_major_locator(MaxNLocator(max(2, int(4 * widths[k])), steps=[1, 2, 5]))
+        # break marks (fixed-size markers, the same on narrow and wide panels): the panels are
+        # one axis with the empty sqrt(s) ranges cut out
+        marks = {"marker": [(-1, -2), (1, 2)], "markersize": 10, "linestyle": "none",
+                 "color": "k", "mec": "k", "mew": 1.2, "clip_on": False,
+                 "transform": a.transAxes}
+        if k > 0:
+            a.spines["left"].set_visible(False)
+            a.tick_params(which="both", left=False, labelleft=False)
+            a.plot([0, 0], [0, 1], **marks)
+        if k < len(axes) - 1:
+            a.spines["right"].set_visible(False)
+            a.tick_params(which="both", right=False)
+            a.plot([1, 1], [0, 1], **marks)
+    axes[-1].set_xlabel("√s [MeV]")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2,
+               fontsize=11)
+    label(axes[0], "control regions")
+    axes[-1].text(1.0, 1.005, _dataset_label(result) or "", transform=axes[-1].transAxes,
+                  ha="right", va="bottom", fontsize=14)
     return fig
 
 
