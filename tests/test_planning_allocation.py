@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from x17scan.errors import InputError
 from x17scan.stats import planning as P
 from x17scan.stats import sensitivity as S
 from x17scan.stats.signal import SignalModel
@@ -126,3 +127,6 @@ def test_propose_best_picks_lower_objective():
     assert k == 1
     np.testing.assert_allclose(prop.pot / 1e11, [0.25, 0.5, 0.25], atol=1e-6)
     assert prop.objective < P.propose(pb_miss, 1e11, max_points=4).objective
+    with pytest.raises(InputError) as err:   # no problem can meet the constraints
+        P.propose_best([pb_miss, pb_hit], 1e11, max_points=4, min_pot=5e10)
+    assert err.value.field == "--min-pot"

@@ -133,3 +133,15 @@ def test_plan_exclusion_reports_masses_without_limit(tmp_path):
     k, n = s["n_masses_without_limit"], s["n_masses"]
     assert k > 0 and n + k == 31
     assert f"{n} of {n + k} masses" in " ".join(text.split())
+
+
+def test_plan_falls_back_to_even_energies_when_the_grid_cannot(tmp_path):
+    """Three points over 16.3-17.5 MeV: the pruned optimum on the anchored grid keeps fewer than
+    three points (an error before), the even scan's three energies give a plan."""
+    out = tmp_path / "plan"
+    code, text = run_cli(["plan", "--target", "exclusion", "--window", "16.3:17.5",
+                          "--max-points", "3", "--no-figures", "--out", str(out), "--name", "t"])
+    assert code == 0, text
+    block = Result.from_json(out / "result.json").sensitivity["planning"]
+    assert block["candidates"]["set"] == "even-scan energies"
+    assert len(load_plan(out / "plan.toml").points) == 3

@@ -258,16 +258,21 @@ def propose(problem: PlanningProblem, budget: float, max_points: int, min_pot: f
 def propose_best(problems: Sequence[PlanningProblem], budget: float, max_points: int,
                  min_pot: float = 0.0) -> tuple[int, Proposal]:
     """:func:`propose` on each problem (same target masses, different candidate energies) and
-    the proposal with the lowest objective, with its index. The first problem is the reference:
-    its InputError propagates; a later one that cannot meet the constraints is skipped."""
-    best = (0, propose(problems[0], budget, max_points, min_pot))
-    for k, pb in enumerate(problems[1:], start=1):
+    the proposal with the lowest objective, with its index. A problem whose constraints cannot
+    be met is skipped; if none can, the first problem's InputError is raised."""
+    best: tuple[int, Proposal] | None = None
+    first_err: InputError | None = None
+    for k, pb in enumerate(problems):
         try:
             prop = propose(pb, budget, max_points, min_pot)
-        except InputError:
+        except InputError as err:
+            first_err = first_err or err
             continue
-        if prop.objective < best[1].objective:
+        if best is None or prop.objective < best[1].objective:
             best = (k, prop)
+    if best is None:
+        assert first_err is not None
+        raise first_err
     return best
 
 
