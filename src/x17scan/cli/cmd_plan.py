@@ -358,8 +358,8 @@ def register(app: typer.Typer) -> None:
         # Two candidate sets, both at least min_spacing apart: the grid anchored at the target
         # (the mass's resonance energy, or the window's start) and the energies of an even scan
         # of the window. The proposal is the better optimum by the planning objective, so it is
-        # never worse than optimised PoT at the even scan's energies (the anchored grid alone
-        # lost to them on wide windows, where the grid's phase matters).
+        # at least as good as the optimum found at the even scan's energies (the anchored grid
+        # alone lost to them on wide windows, where the grid's phase matters).
         n_fit = int(np.floor((e_win[1] - e_win[0]) / min_spacing + 1e-9)) + 1
         problems = [problem(P.candidate_grid(e_lo, e_hi, min_spacing, anchor))]
         if n_fit >= 3:
