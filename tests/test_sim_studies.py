@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from x17scan.sim.studies import (
+    b_over_eff_growth,
     compare_shape,
     constant_fit,
     linear_fit,
@@ -103,3 +104,40 @@ def test_halo_calibration_consistent():
     r = selected_fraction((HALO_CALIBRATION_ENERGY,), n=n, seed=7)
     f = HALO_SELECTED_FRACTION
     assert r["mean"] == pytest.approx(f, abs=4 * math.sqrt(f * (1 - f) / n))
+
+
+def test_b_over_eff_growth_algebra():
+    """B = k/s and a flat efficiency grow by exactly the s ratio; errors add in quadrature."""
+    w = np.array([16.91, 14.55, 17.3, 16.4])
+    b, eff = 3e-6 * (16.91 / w) ** 2, np.full(4, 0.09)
+    g = b_over_eff_growth(w, b, 0.004 * b, eff, 0.003 * eff)
+    assert (g["sqrt_s_low"], g["sqrt_s_pivot"]) == (14.55, 16.91)
+    assert g["growth"] == pytest.approx((16.91 / 14.55) ** 2, rel=1e-12)
+    assert g["growth"] == pytest.approx(g["s_ratio"], rel=1e-12)
+    assert g["growth_err"] == pytest.approx(g["growth"] * 0.005 * math.sqrt(2), rel=1e-12)
+
+
+@pytest.mark.parametrize("edge", [280.0, 291.0, 299.0, 315.0])
+def test_common_window_grows_less_than_s(edge):
+    """The bound behind the below-resonance note of the padme-shape study: with the analytic
+    massless Bhabha cross section, dsigma/dcos ~ ((3 + c^2)/(1 - c))^2 / s, and the vector
+    signal (1 + c^2) in a common window |cos| < c(sqrt s; edge), B/eff grows from 16.91 to
+    14.55 MeV by less than the s ratio; so does the package's sharp-edge model (m_e, gamma
+    gamma and K factors included)."""
+    from scipy.integrate import quad
+
+    from x17scan.physics.kinematics import acceptance_cos
+
+    w = np.array([16.91, 14.55])
+    c = np.asarray(acceptance_cos(w, edge, 3640.4, mass=0.0), dtype=float)
+    assert c[1] < c[0]   # the window narrows below resonance
+
+    def mean_ratio(cc):
+        bh = quad(lambda x: ((3 + x * x) / (1 - x)) ** 2, -cc, cc)[0]
+        return bh / quad(lambda x: 1 + x * x, -cc, cc)[0]
+
+    s_ratio = (w[0] / w[1]) ** 2
+    analytic = s_ratio * mean_ratio(c[1]) / mean_ratio(c[0])
+    assert analytic < s_ratio
+    bm, em = sharp_edge_model(w, edge, "B"), sharp_edge_model(w, edge, "eff")
+    assert (bm[1] / em[1]) / (bm[0] / em[0]) < s_ratio

@@ -401,6 +401,26 @@ def sharp_edge_diagnostic(sqrt_s: np.ndarray, b: np.ndarray, b_err: np.ndarray,
     }
 
 
+def b_over_eff_growth(sqrt_s: np.ndarray, b: np.ndarray, b_err: np.ndarray, eff: np.ndarray,
+                      eff_err: np.ndarray, pivot: float = 16.91) -> dict[str, float]:
+    """Growth of B/epsilon from the point nearest ``pivot`` (MeV) to the lowest sqrt(s), with
+    its error (B and epsilon errors of both points, independent), and the ratio s_pivot/s_low.
+
+    At tree level and with a constant K factor, a window |cos theta*| < c(sqrt s) common to
+    signal and background gives B/epsilon = (K/s) <dsigma_B/dsigma_X>, and the mean ratio of
+    the forward-peaked Bhabha (and gamma gamma) to the signal falls as the window narrows
+    towards 90 degrees at lower sqrt(s): the growth stays below the s ratio. A larger growth
+    needs a K factor rising below resonance or a loss that spares the background."""
+    w = np.asarray(sqrt_s, dtype=float)
+    lo, hi = int(np.argmin(w)), int(np.argmin(np.abs(w - pivot)))
+    r = np.asarray(b, float) / np.asarray(eff, float)
+    rel2 = (np.asarray(b_err, float) / b) ** 2 + (np.asarray(eff_err, float) / eff) ** 2
+    g = float(r[lo] / r[hi])
+    return {"sqrt_s_low": float(w[lo]), "sqrt_s_pivot": float(w[hi]), "growth": g,
+            "growth_err": g * float(np.sqrt(rel2[lo] + rel2[hi])),
+            "s_ratio": float((w[hi] / w[lo]) ** 2)}
+
+
 def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
                 fresh: bool = False, progress: bool = True) -> str:
     """Simulate PADME's 52 periods and compare B and the signal efficiency with PADME's full
@@ -452,6 +472,12 @@ def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | 
     outside = {k: [int(p) for p, d in zip(per, c["deviation"], strict=True)
                    if abs(d) > TOLERANCE[k]] for k, c in (("B", cb), ("eff", ce))}
     explanation = _normalisation_note(cb, ce, edge)
+    growth = {"padme": b_over_eff_growth(padme.sqrt_s, b_ref, b_ref_err, e_ref, e_ref_err),
+              "simulation": b_over_eff_growth(padme.sqrt_s, b_sim, b_err, e_sim, e_err)}
+    gm = [sharp_edge_model(padme.sqrt_s[[k]], edge["common_edge_mm"], what)[0]
+          for k in (int(np.argmin(padme.sqrt_s)),
+                    int(np.argmin(np.abs(padme.sqrt_s - 16.91)))) for what in ("B", "eff")]
+    growth["sharp_edge_model"] = float((gm[0] / gm[1]) / (gm[2] / gm[3]))
     doc = {"options": opts.to_dict(), "B": cb, "eff": ce, "tolerance": TOLERANCE,
            "periods_outside_tolerance": outside,
            "explanation": explanation,
@@ -461,7 +487,7 @@ def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | 
                                   b_ref_err[padme.used]),
                "eff": compare_shape(e_sim[padme.used], e_ref[padme.used], e_err[padme.used],
                                     e_ref_err[padme.used])},
-           "sharp_edge_diagnostic": edge}
+           "sharp_edge_diagnostic": edge, "b_over_eff_growth": growth}
     atomic.write_text(out / "padme_shape.json", json.dumps(doc, indent=1))
     _shape_figure(table, {**cb, "on_res_max": cb_on["max_abs_deviation"]},
                   {**ce, "on_res_max": ce_on["max_abs_deviation"]}, edge,
@@ -485,6 +511,15 @@ def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | 
                  f"best common edge {edge['common_edge_mm']:.0f} mm: B "
                  f"{100 * edge['common_B_max_dev']:.1f} %, eff "
                  f"{100 * edge['common_eff_max_dev']:.1f} %")
+    gp, gs = growth["padme"], growth["simulation"]
+    lines.append(
+        f"B/eff from {gp['sqrt_s_pivot']:.2f} to {gp['sqrt_s_low']:.2f} MeV grows by "
+        f"{gp['growth']:.3f} +- {gp['growth_err']:.3f} (PADME) and {gs['growth']:.3f} +- "
+        f"{gs['growth_err']:.3f} (simulation); tree-level sharp-edge model "
+        f"{growth['sharp_edge_model']:.3f}; s ratio {gp['s_ratio']:.3f}. A window |cos theta*| "
+        "< c common to signal and background with the K factor held grows by less than the s "
+        "ratio (the Bhabha/signal cross-section ratio falls as the window narrows towards 90 "
+        "degrees); PADME's columns grow by more.")
     lines.extend(explanation)
     return "\n".join(lines)
 
