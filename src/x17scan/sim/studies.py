@@ -411,9 +411,9 @@ def b_over_eff_growth(sqrt_s: np.ndarray, b: np.ndarray, b_err: np.ndarray, eff:
     the forward-peaked Bhabha (and gamma gamma) to the signal falls as the window narrows
     towards 90 degrees at lower sqrt(s): the growth stays below the s ratio. A larger growth
     needs a K factor rising below resonance or a loss that spares the background."""
-    w = np.asarray(sqrt_s, dtype=float)
+    w, b, eff = (np.asarray(a, dtype=float) for a in (sqrt_s, b, eff))
     lo, hi = int(np.argmin(w)), int(np.argmin(np.abs(w - pivot)))
-    r = np.asarray(b, float) / np.asarray(eff, float)
+    r = b / eff
     rel2 = (np.asarray(b_err, float) / b) ** 2 + (np.asarray(eff_err, float) / eff) ** 2
     g = float(r[lo] / r[hi])
     return {"sqrt_s_low": float(w[lo]), "sqrt_s_pivot": float(w[hi]), "growth": g,
@@ -474,10 +474,10 @@ def padme_shape(options, out: str | Path, *, workers: int = 1, scheduler: str | 
     explanation = _normalisation_note(cb, ce, edge)
     growth = {"padme": b_over_eff_growth(padme.sqrt_s, b_ref, b_ref_err, e_ref, e_ref_err),
               "simulation": b_over_eff_growth(padme.sqrt_s, b_sim, b_err, e_sim, e_err)}
-    gm = [sharp_edge_model(padme.sqrt_s[[k]], edge["common_edge_mm"], what)[0]
-          for k in (int(np.argmin(padme.sqrt_s)),
-                    int(np.argmin(np.abs(padme.sqrt_s - 16.91)))) for what in ("B", "eff")]
-    growth["sharp_edge_model"] = float((gm[0] / gm[1]) / (gm[2] / gm[3]))
+    zero = np.zeros(padme.sqrt_s.size)
+    growth["sharp_edge_model"] = b_over_eff_growth(
+        padme.sqrt_s, sharp_edge_model(padme.sqrt_s, edge["common_edge_mm"], "B"), zero,
+        sharp_edge_model(padme.sqrt_s, edge["common_edge_mm"], "eff"), zero)["growth"]
     doc = {"options": opts.to_dict(), "B": cb, "eff": ce, "tolerance": TOLERANCE,
            "periods_outside_tolerance": outside,
            "explanation": explanation,
