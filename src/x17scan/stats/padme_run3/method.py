@@ -365,15 +365,15 @@ class PadmeRun3Method:
                     "Q_obs = chi2_SB - chi2_B (PADME fits no g; this is the grid's best point)",
         }
         gr = graphs[i_ex]
+        g_lim, p_tanh = result.limits["observed"][i_ex], result.limits["tanh_params"][i_ex]
         result.cls_scan = {"mass_MeV": ex.mass, "g": gr.g, "cls": gr.cls,
                            "cls_err": 0.5 * (gr.cls_err_lo + gr.cls_err_hi),
                            "cls_err_lo": gr.cls_err_lo, "cls_err_hi": gr.cls_err_hi,
                            "clsb": gr.clsb, "clsb_err_lo": gr.clsb_err_lo,
                            "clsb_err_hi": gr.clsb_err_hi, "ps": gr.ps, "pb": gr.pb,
                            "q_obs": ex.q_obs, "cl": result.cl,
-                           "tanh_params": result.limits["tanh_params"][i_ex]}
+                           "tanh_params": p_tanh}
         # the limit and PADME's tanh fit it comes from, under the keys the figure draws
-        g_lim, p_tanh = result.limits["observed"][i_ex], result.limits["tanh_params"][i_ex]
         if g_lim is not None and np.isfinite(g_lim):
             result.cls_scan["g_limit"] = g_lim
         if p_tanh is not None and np.all(np.isfinite(p_tanh)):
