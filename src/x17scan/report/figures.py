@@ -213,14 +213,15 @@ def plot_cls_scan(result, ax=None):
                 label=c.get("fit_label", "interpolation"))
     alpha = 1.0 - float(c.get("cl", result.cl))
     ax.axhline(alpha, color="#bd1f01", ls="--", lw=1, label=f"$1-$CL = {alpha:.2f}")
+    y_top = 1.4  # room above the CL_b ~ 1 curve for the legend
     if c.get("g_limit") is not None:
-        # stops below the legend (y limit 1.4)
-        ax.axvline(c["g_limit"] * 1e4, ymax=1.05 / 1.4, color="#bd1f01", lw=1,
+        # stops below the legend
+        ax.axvline(c["g_limit"] * 1e4, ymax=1.05 / y_top, color="#bd1f01", lw=1,
                    label=f"{100 * (1 - alpha):.0f} % CL limit: "
                          f"$g_{{ve}}$ = {c['g_limit'] * 1e4:.2f}" + r"$\times 10^{-4}$")
     ax.set_xlabel(r"$g_{ve}$ [$10^{-4}$]")
     ax.set_ylabel("p-value")
-    ax.set_ylim(0, 1.4)  # room above the CL_b ~ 1 curve for the legend
+    ax.set_ylim(0, y_top)
     ax.set_yticks(np.linspace(0, 1, 6))
     m = c.get("mass_MeV")
     handles, labels = ax.get_legend_handles_labels()
