@@ -45,6 +45,10 @@ MIN_POT: float = 1e3
 """Smallest PoT of a point (positrons): below it the numbers are almost always in units of 1e10;
 a real point holds 1e9 or more."""
 
+MIN_POT_ERR: float = 1.0
+"""Smallest non-zero PoT uncertainty of a point (positrons): below one it is almost always a
+relative error."""
+
 E_BEAM_RANGE: tuple[float, float] = (100.0, 550.0)
 """Beam energies (MeV) a plan may ask for. The DAFNE LINAC delivers positrons of 300-550 MeV to
 the LNF Beam-Test Facility, and the BTF line selects lower energies (down to a few tens of MeV)
@@ -286,7 +290,7 @@ def _validate(p: ScanPlan) -> None:
                        "give the absolute number of positrons (e.g. 1e10)", i)
         _finite_pos(pt.pot_err, f"{f}.pot_err", "uncertainties are non-negative",
                     allow_zero=True, row=i)
-        if 0 < pt.pot_err < 1:
+        if 0 < pt.pot_err < MIN_POT_ERR:
             raise _err(f"pot_err = {pt.pot_err} is below one positron: it looks like a relative"
                        " error", f"{f}.pot_err", "give the absolute uncertainty (pot x relative"
                        " error), or leave it out to use beam.pot_rel_err", i)
@@ -392,7 +396,7 @@ def _plan_from_dict(d: Mapping[str, Any]) -> ScanPlan:
         where = f"points[{i}]."
         e = float(_num(rp, "e_beam", None, where))
         pot = float(_num(rp, "pot", None, where))
-        if "pot_err" not in rp and pot >= MIN_POT and 0 < pot * rel < 1:
+        if "pot_err" not in rp and pot >= MIN_POT and 0 < pot * rel < MIN_POT_ERR:
             # The default would fail later naming points[i].pot_err, a key the user did not write.
             raise InputError(f"pot_rel_err = {rel:g} gives point {i} (pot = {pot:g}) a PoT "
                              "uncertainty below one positron", field="beam.pot_rel_err", row=i,
